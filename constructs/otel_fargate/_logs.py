@@ -1,0 +1,45 @@
+"""CloudWatch Logs helpers shared by the constructs."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_logs as logs
+
+from .errors import OtelFargateError
+
+#: CloudWatch Logs accepts only these retention periods, in days.
+_RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+ALLOWED_RETENTION_DAYS: tuple[int, ...] = tuple(sorted(_RETENTION_BY_DAYS))
+
+
+def retention_days(setting: str, days: int) -> logs.RetentionDays:
+    """Return the CloudWatch retention for ``days``, or fail naming ``setting``."""
+    if isinstance(days, bool) or days not in _RETENTION_BY_DAYS:
+        raise OtelFargateError(
+            f"{setting}: CloudWatch Logs retention must be one of "
+            f"{', '.join(map(str, ALLOWED_RETENTION_DAYS))} days, got {days!r}"
+        )
+    return _RETENTION_BY_DAYS[days]

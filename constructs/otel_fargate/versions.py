@@ -1,0 +1,8 @@
+"""Pinned versions: the single source of truth for the collector the image runs and the tests build.
+
+``docker/Dockerfile`` and ``docker/builder-config.yaml`` repeat these numbers because Docker
+and the Collector Builder cannot import Python; ``tests/test_versions.py`` fails when they drift.
+"""
+
+#: The OpenTelemetry Collector (contrib distribution) release every image and test uses.
+COLLECTOR_VERSION = "0.158.0"
