@@ -1,0 +1,220 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Defaults of the command-line flags.
+const (
+	defaultCollector          = "/otelcol-contrib"
+	defaultCollectorArg       = "--config=env:OTEL_FARGATE_CONFIG"
+	defaultProbe              = "/healthcheck"
+	defaultProbeURL           = "http://127.0.0.1:13133/"
+	defaultProbeTimeout       = 2 * time.Second
+	defaultProbeInterval      = 500 * time.Millisecond
+	defaultReadyTimeout       = 30 * time.Second
+	defaultStopTimeout        = 20 * time.Second
+	defaultRestartInitial     = 1 * time.Second
+	defaultRestartMax         = 30 * time.Second
+	defaultRestartResetAfter  = 60 * time.Second
+	defaultCollectorLogPrefix = "[otelcol] "
+)
+
+// config is the validated command line.
+type config struct {
+	collector          string
+	collectorArgs      []string
+	collectorLogPrefix string
+	probe              string
+	probeURL           string
+	probeTimeout       time.Duration
+	probeInterval      time.Duration
+	readyTimeout       time.Duration
+	stopTimeout        time.Duration
+	restartInitial     time.Duration
+	restartMax         time.Duration
+	restartResetAfter  time.Duration
+	app                []string
+
+	help    bool
+	version bool
+}
+
+// usageError is a command-line problem; the supervisor exits with exitUsage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// stringList is a repeatable string flag.
+type stringList struct {
+	values []string
+	set    bool
+}
+
+func (s *stringList) String() string { return strings.Join(s.values, " ") }
+
+func (s *stringList) Set(v string) error {
+	s.values = append(s.values, v)
+	s.set = true
+	return nil
+}
+
+// durationValue is a duration flag that must lie within [min, max].
+type durationValue struct {
+	d   *time.Duration
+	min time.Duration
+	max time.Duration
+}
+
+func (v durationValue) String() string {
+	if v.d == nil {
+		return ""
+	}
+	return v.d.String()
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("must be a Go duration such as 500ms, 30s or 2m")
+	}
+	if d < v.min {
+		return fmt.Errorf("must be at least %s", v.min)
+	}
+	if v.max > 0 && d > v.max {
+		return fmt.Errorf("must be at most %s", v.max)
+	}
+	*v.d = d
+	return nil
+}
+
+func newFlagSet(cfg *config, collectorArgs *stringList) *flag.FlagSet {
+	fs := flag.NewFlagSet("supervisor", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dur := func(p *time.Duration, name string, def, min, max time.Duration, usage string) {
+		*p = def
+		fs.Var(durationValue{d: p, min: min, max: max}, name, usage)
+	}
+	fs.StringVar(&cfg.collector, "collector", defaultCollector,
+		"path of the collector binary")
+	fs.Var(collectorArgs, "collector-arg",
+		"argument passed to the collector; repeat for several; any use replaces the default")
+	fs.StringVar(&cfg.collectorLogPrefix, "collector-log-prefix", defaultCollectorLogPrefix,
+		"prefix of every collector output line copied to the supervisor's stderr")
+	fs.StringVar(&cfg.probe, "probe", defaultProbe,
+		"path of the health probe run until the collector is healthy; empty starts the app without waiting")
+	fs.StringVar(&cfg.probeURL, "probe-url", defaultProbeURL,
+		"URL of the collector's health_check extension, passed to the probe as --url")
+	dur(&cfg.probeTimeout, "probe-timeout", defaultProbeTimeout, time.Millisecond, time.Minute,
+		"timeout of one probe run, passed to the probe as --timeout")
+	dur(&cfg.probeInterval, "probe-interval", defaultProbeInterval, 10*time.Millisecond, time.Minute,
+		"pause between two probe runs while waiting for the collector")
+	dur(&cfg.readyTimeout, "ready-timeout", defaultReadyTimeout, time.Millisecond, time.Hour,
+		"how long to wait for the collector to become healthy before giving up")
+	dur(&cfg.stopTimeout, "collector-stop-timeout", defaultStopTimeout, 0, time.Hour,
+		"how long the collector may take to stop after SIGTERM before it gets SIGKILL")
+	dur(&cfg.restartInitial, "restart-initial-backoff", defaultRestartInitial, time.Millisecond, time.Hour,
+		"delay before restarting a collector that exited while the app runs")
+	dur(&cfg.restartMax, "restart-max-backoff", defaultRestartMax, time.Millisecond, time.Hour,
+		"cap of the restart delay, which doubles after each restart")
+	dur(&cfg.restartResetAfter, "restart-reset-after", defaultRestartResetAfter, time.Millisecond, 24*time.Hour,
+		"a collector that stayed up this long is restarted after the initial delay again")
+	fs.BoolVar(&cfg.help, "help", false, "print this help and exit")
+	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
+	return fs
+}
+
+// parseFlags parses the supervisor's arguments (without the program name).
+// A *usageError reports a bad command line.
+func parseFlags(args []string) (*config, error) {
+	cfg := &config{}
+	var collectorArgs stringList
+	fs := newFlagSet(cfg, &collectorArgs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			cfg.help = true
+			return cfg, nil
+		}
+		return nil, usagef("%s", flagErrorText(err))
+	}
+	if cfg.help || cfg.version {
+		return cfg, nil
+	}
+	if collectorArgs.set {
+		cfg.collectorArgs = collectorArgs.values
+	} else {
+		cfg.collectorArgs = []string{defaultCollectorArg}
+	}
+	if cfg.collector == "" {
+		return nil, usagef("--collector: must be the path of the collector binary, got %q", cfg.collector)
+	}
+	if cfg.probe != "" && cfg.probeURL == "" {
+		return nil, usagef("--probe-url: must be the URL of the collector's health_check extension, got %q", cfg.probeURL)
+	}
+	if cfg.restartMax < cfg.restartInitial {
+		return nil, usagef("--restart-max-backoff: must be at least --restart-initial-backoff (%s), got %q",
+			cfg.restartInitial, cfg.restartMax.String())
+	}
+	cfg.app = fs.Args()
+	if len(cfg.app) == 0 {
+		return nil, usagef("no app command given: usage is supervisor [flags] -- app [args...]")
+	}
+	if cfg.app[0] == "" {
+		return nil, usagef("app command: must be a program name or path, got %q", cfg.app[0])
+	}
+	return cfg, nil
+}
+
+// printHelp writes the usage text.
+func printHelp(w io.Writer) {
+	cfg := &config{}
+	var collectorArgs stringList
+	fs := newFlagSet(cfg, &collectorArgs)
+	fmt.Fprint(w, `usage: supervisor [flags] -- app [args...]
+
+Runs an OpenTelemetry Collector next to an app in one container: starts the
+collector, waits until its health probe passes, runs the app as the main
+process, forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 to the app,
+restarts the collector if it dies, and once the app has exited stops the
+collector (SIGTERM, then SIGKILL after --collector-stop-timeout) and exits
+with the app's exit status.
+
+Exit status: the app's (128+N if a signal N killed it); 2 bad command line;
+124 collector not healthy within --ready-timeout; 125 collector or probe
+could not be started, or the collector exited before it was healthy;
+126 app not executable; 127 app not found.
+
+flags:
+`)
+	defaults := map[string]string{"collector-arg": defaultCollectorArg}
+	fs.VisitAll(func(f *flag.Flag) {
+		def := f.DefValue
+		if d, ok := defaults[f.Name]; ok {
+			def = d
+		}
+		fmt.Fprintf(w, "  --%s\n        %s", f.Name, f.Usage)
+		if def != "" && def != "false" && !strings.Contains(f.Usage, "(default") {
+			fmt.Fprintf(w, " (default %q)", def)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// flagErrorText spells flag names in errors from the flag package with two
+// dashes, the way the usage text shows them.
+func flagErrorText(err error) string {
+	msg := err.Error()
+	for _, marker := range []string{"for flag -", "not defined: -", "needs an argument: -"} {
+		msg = strings.Replace(msg, marker, marker+"-", 1)
+	}
+	return msg
+}

@@ -1,0 +1,3 @@
+module github.com/otel-fargate/otel-fargate/supervisor
+
+go 1.24
