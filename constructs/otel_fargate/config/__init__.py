@@ -1,0 +1,116 @@
+"""Collector configuration rendered from typed options.
+
+Layers: preset → options → overrides (deep merge) → replacement (escape hatch). Every
+layer's result is validated; :func:`render` returns the YAML plus everything the constructs
+need to run it (environment, secrets, ports, health-check URL, IAM needs). Pure Python: no
+AWS CDK import, so it is fast enough to run during synth and usable from a CLI.
+
+Presets:
+
+- ``sidecar``: OTLP on ``127.0.0.1:4317/4318``, straight to the configured exporters.
+- ``agent``: OTLP on ``127.0.0.1``, everything forwarded by ``otlp/gateway`` to
+  ``otel-gateway:4317``. The Service Connect hop is plaintext gRPC inside the VPC
+  (``tls.insecure: true``), authenticated by the token sent as the header
+  ``authorization: Bearer ${env:OTEL_GATEWAY_TOKEN}`` (the bearertokenauth *client*
+  extension refuses to send credentials without TLS, so it is not used on this hop). The
+  agent takes no exporters (passing any is an error): the gateway exports, so backend
+  credentials and permissions live in one place.
+- ``gateway``: OTLP on ``0.0.0.0:4317/4318``, bearer token required on both protocols
+  (``bearertokenauth/gateway`` server, token ``${env:OTEL_GATEWAY_TOKEN}``),
+  ``keepalive.server_parameters.max_connection_age`` on gRPC so clients spread over new tasks.
+
+Pipelines: one per signal some exporter takes, each ``memory_limiter → resourcedetection
+(sidecar/agent only: a gateway must not stamp its own ECS resource on apps' telemetry) →
+user processors → batch``.
+
+Secrets: exporters' :class:`SecretRef` values render as ``${env:NAME}`` and are returned in
+``RenderedConfig.secrets``. The agent/gateway bearer token is the constructs' secret: the
+YAML reads ``${env:OTEL_GATEWAY_TOKEN}`` and ``RenderedConfig.required_env`` lists it; in
+general ``required_env`` is every referenced variable that is neither a returned secret nor
+part of ``RenderedConfig.environment``.
+
+Own telemetry: ``service.telemetry.metrics`` (level ``detailed``) has a Prometheus pull
+reader on ``127.0.0.1:8888`` and, unless ``self_telemetry_namespace`` is None, a periodic
+OTLP reader pushing to the internal receiver ``otlp/self`` (``127.0.0.1:4319``); the
+``metrics/self`` pipeline sends those metrics through ``awsemf/self`` into CloudWatch with
+the dimensions of :mod:`otel_fargate.telemetry`. The dimension values come from
+``service.telemetry.resource`` (``environment``, ``service``), copied onto the metrics by
+``resource_to_telemetry_conversion``. Logs are JSON.
+
+Sizing: see :mod:`otel_fargate.config.sizing` (limit 80 %, spike 25 % of the limit,
+GOMEMLIMIT 80 %, GOMAXPROCS = vCPUs rounded up).
+
+Shutdown: every exporter's retries plus per-attempt timeout must end before
+``stop_timeout_seconds`` (default 120 s, Fargate's maximum); defaults are 60 s of retries
+and a 10 s timeout.
+"""
+
+from otel_fargate.errors import ConfigError
+
+from .exporters import (
+    SIGNALS,
+    AwsOtlpExporter,
+    CloudWatchEmfExporter,
+    CloudWatchLogsExporter,
+    DebugExporter,
+    Exporter,
+    OAuth2ClientCredentials,
+    OtlpExporter,
+    RetryOnFailure,
+    SendingQueue,
+    Signal,
+    XRayExporter,
+)
+from .iam import IamNeeds, LogGroupWrite
+from .layers import deep_merge
+from .options import (
+    DEFAULT_GATEWAY_ENDPOINT,
+    DEFAULT_HEALTH_CHECK_ENDPOINT,
+    DEFAULT_SELF_TELEMETRY_NAMESPACE,
+    PRESETS,
+    CollectorConfigOptions,
+    Preset,
+)
+from .render import RenderedConfig, build_preset, describe, render
+from .secrets import CONFIG_ENV, GATEWAY_TOKEN_ENV, SecretRef
+from .sizing import MIN_MEMORY_MIB, Sizing, size_for
+from .spec import SPEC_TYPES, exporters_from_spec
+from .validate import validate_config
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_GATEWAY_ENDPOINT",
+    "DEFAULT_HEALTH_CHECK_ENDPOINT",
+    "DEFAULT_SELF_TELEMETRY_NAMESPACE",
+    "GATEWAY_TOKEN_ENV",
+    "MIN_MEMORY_MIB",
+    "PRESETS",
+    "SIGNALS",
+    "SPEC_TYPES",
+    "AwsOtlpExporter",
+    "CloudWatchEmfExporter",
+    "CloudWatchLogsExporter",
+    "CollectorConfigOptions",
+    "ConfigError",
+    "DebugExporter",
+    "Exporter",
+    "IamNeeds",
+    "LogGroupWrite",
+    "OAuth2ClientCredentials",
+    "OtlpExporter",
+    "Preset",
+    "RenderedConfig",
+    "RetryOnFailure",
+    "SecretRef",
+    "SendingQueue",
+    "Signal",
+    "Sizing",
+    "XRayExporter",
+    "build_preset",
+    "deep_merge",
+    "describe",
+    "exporters_from_spec",
+    "render",
+    "size_for",
+    "validate_config",
+]

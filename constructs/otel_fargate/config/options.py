@@ -1,0 +1,303 @@
+"""The typed options a collector configuration is rendered from."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from otel_fargate.errors import ConfigError
+
+from .durations import parse_duration
+from .exporters import LOG_RETENTION_DAYS, Exporter
+from .secrets import SecretRef
+from .sizing import Sizing, size_for
+
+Preset = Literal["sidecar", "agent", "gateway"]
+
+#: The presets ``render`` knows.
+PRESETS: tuple[Preset, ...] = ("sidecar", "agent", "gateway")
+
+#: The gateway's Service Connect address the agent forwards to.
+DEFAULT_GATEWAY_ENDPOINT = "otel-gateway:4317"
+#: Where the health_check extension listens by default (inside the container only).
+DEFAULT_HEALTH_CHECK_ENDPOINT = "127.0.0.1:13133"
+#: The CloudWatch namespace of the collector's own metrics.
+DEFAULT_SELF_TELEMETRY_NAMESPACE = "OtelFargate/Collector"
+#: Fargate's upper bound for a container's stop timeout.
+MAX_STOP_TIMEOUT_SECONDS = 120
+
+#: Processors the presets own; user processors may not reuse these ids.
+RESERVED_PROCESSORS = frozenset({"memory_limiter", "resourcedetection", "batch"})
+
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_COMPONENT_ID = re.compile(r"^[a-z][a-z0-9_]*(/[A-Za-z0-9_.\-]+)?$")
+_HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(?P<port>\d{1,5})$")
+
+
+def split_host_port(value: object, *, setting: str) -> tuple[str, int]:
+    """Split ``host:port``; raise ConfigError naming ``setting`` when malformed."""
+    match = _HOST_PORT.fullmatch(value) if isinstance(value, str) else None
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        raise ConfigError(f"{setting}: must be host:port with a port 1-65535, got {value!r}")
+    return match["host"], int(match["port"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectorConfigOptions:
+    """Everything ``render`` needs to build one collector configuration.
+
+    Attributes:
+        preset: ``"sidecar"`` (receive on localhost, export to the backends directly),
+            ``"agent"`` (receive on localhost, forward to the gateway with a bearer token)
+            or ``"gateway"`` (receive from the VPC with bearer-token auth, export to the
+            backends). Required.
+        exporters: the backends. Required (at least one) for sidecar and gateway; must be
+            empty for the agent, which forwards everything to the gateway and lets the
+            gateway export. Two exporters of one type need distinct names.
+        memory_mib: the collector container's memory; sizes memory_limiter and GOMEMLIMIT;
+            default: 512 MiB.
+        cpu_units: the collector container's CPU (1024 = 1 vCPU); sizes GOMAXPROCS;
+            default: 256.
+        environment_name: the otel-fargate environment, a CloudWatch dimension of the
+            collector's own metrics; default: ``"default"``.
+        service_name: the service the collector serves (the app for a sidecar/agent, the
+            gateway's own name for a gateway), the other dimension; default:
+            ``"otel-collector"``.
+        gateway_endpoint: agent only: where the gateway listens; default:
+            ``otel-gateway:4317`` (the Service Connect alias). Plaintext gRPC inside the VPC,
+            authenticated with the bearer token sent as the ``authorization`` header.
+        health_check_endpoint: where the health_check extension listens; the probe checks
+            ``http://<host>/`` (``127.0.0.1`` when the host is ``0.0.0.0``); default:
+            ``127.0.0.1:13133``, reachable from inside the container only. A gateway behind
+            a Network Load Balancer uses ``0.0.0.0:13133``.
+        processors: user processors by id (``attributes/redact``), inserted in every
+            telemetry pipeline after memory_limiter and resourcedetection and before batch,
+            in mapping order; default: none.
+        overrides: a mapping or YAML text deep-merged over the rendered configuration
+            (mappings merge, lists and scalars replace); default: none.
+        replacement: a complete configuration (mapping or YAML text) used instead of the
+            rendered one, still validated; default: the rendered configuration.
+        secrets: secrets that overrides or a replacement reference as ``${env:NAME}``;
+            default: none (exporter secrets are collected from the exporters).
+        self_telemetry_namespace: CloudWatch namespace of the collector's own metrics;
+            ``None`` keeps them local (Prometheus on 127.0.0.1:8888 only); default:
+            ``OtelFargate/Collector``.
+        self_telemetry_log_group: log group of the EMF events carrying those metrics;
+            default: ``/otel-fargate/<environment_name>/collector-metrics``.
+        self_telemetry_retention_days: retention of that log group when the exporter
+            creates it; default: 30 days.
+        self_telemetry_interval_seconds: how often own metrics are pushed; default: 60 s.
+        log_level: the collector's log level; default: ``info``.
+        pprof: enable the pprof extension on 127.0.0.1:1777; default: off.
+        zpages: enable the zpages extension on 127.0.0.1:55679; default: off.
+        stop_timeout_seconds: the container's stop timeout; every exporter's retries plus
+            timeout must fit inside it; default: 120 s (Fargate's maximum).
+        max_connection_age: gateway only: gRPC connections are closed after this long so
+            clients rebalance onto new tasks; default: ``60s``.
+    """
+
+    preset: Preset
+    exporters: Sequence[Exporter] = ()
+    memory_mib: int = 512
+    cpu_units: int = 256
+    environment_name: str = "default"
+    service_name: str = "otel-collector"
+    gateway_endpoint: str | None = None
+    health_check_endpoint: str = DEFAULT_HEALTH_CHECK_ENDPOINT
+    processors: Mapping[str, Mapping[str, Any] | None] | None = None
+    overrides: Mapping[str, Any] | str | None = None
+    replacement: Mapping[str, Any] | str | None = None
+    secrets: Sequence[SecretRef] = ()
+    self_telemetry_namespace: str | None = DEFAULT_SELF_TELEMETRY_NAMESPACE
+    self_telemetry_log_group: str | None = None
+    self_telemetry_retention_days: int = 30
+    self_telemetry_interval_seconds: int = 60
+    log_level: Literal["debug", "info", "warn", "error"] = "info"
+    pprof: bool = False
+    zpages: bool = False
+    stop_timeout_seconds: int = MAX_STOP_TIMEOUT_SECONDS
+    max_connection_age: str = "60s"
+    sizing: Sizing = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ConfigError(f"preset: must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        object.__setattr__(
+            self, "sizing", size_for(memory_mib=self.memory_mib, cpu_units=self.cpu_units)
+        )
+        object.__setattr__(self, "exporters", tuple(self.exporters))
+        object.__setattr__(self, "secrets", tuple(self.secrets))
+        self._check_names()
+        self._check_exporters()
+        self._check_endpoints()
+        self._check_processors()
+        self._check_layers()
+        self._check_self_telemetry()
+        self._check_shutdown()
+        for index, secret in enumerate(self.secrets):
+            if not isinstance(secret, SecretRef):
+                raise ConfigError(f"secrets[{index}]: must be a SecretRef, got {secret!r}")
+        if self.log_level not in ("debug", "info", "warn", "error"):
+            raise ConfigError(
+                f"log_level: must be debug, info, warn or error, got {self.log_level!r}"
+            )
+        for flag in ("pprof", "zpages"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigError(f"{flag}: must be true or false, got {getattr(self, flag)!r}")
+
+    def _check_names(self) -> None:
+        for setting in ("environment_name", "service_name"):
+            value = getattr(self, setting)
+            if not isinstance(value, str) or not _LABEL.fullmatch(value):
+                raise ConfigError(
+                    f"{setting}: must be a non-empty name matching {_LABEL.pattern}, got {value!r}"
+                )
+
+    def _check_exporters(self) -> None:
+        for index, exporter in enumerate(self.exporters):
+            if not isinstance(exporter, Exporter):
+                raise ConfigError(
+                    f"exporters[{index}]: must be an exporter such as XRayExporter(), "
+                    f"got {exporter!r}"
+                )
+        if self.preset == "agent" and self.exporters:
+            ids = ", ".join(e.component_id for e in self.exporters)
+            raise ConfigError(
+                f"exporters: the agent preset forwards everything to the gateway, which "
+                f"exports; configure exporters on the gateway, got {ids}"
+            )
+        if self.preset != "agent" and not self.exporters and self.replacement is None:
+            raise ConfigError(
+                f"exporters: the {self.preset} preset needs at least one exporter, got none"
+            )
+        seen: dict[str, Exporter] = {}
+        for exporter in self.exporters:
+            if exporter.component_id in seen:
+                raise ConfigError(
+                    f"exporters: two exporters have the id {exporter.component_id!r}; give "
+                    f"exporters of one type distinct names (e.g. otlp/honeycomb)"
+                )
+            seen[exporter.component_id] = exporter
+
+    def _check_endpoints(self) -> None:
+        split_host_port(self.health_check_endpoint, setting="health_check_endpoint")
+        if self.gateway_endpoint is not None:
+            if self.preset != "agent":
+                raise ConfigError(
+                    f"gateway_endpoint: only the agent preset forwards to a gateway, "
+                    f"got {self.gateway_endpoint!r} with preset {self.preset!r}"
+                )
+            split_host_port(self.gateway_endpoint, setting="gateway_endpoint")
+        seconds = parse_duration(self.max_connection_age, setting="max_connection_age")
+        if seconds <= 0:
+            raise ConfigError(
+                f"max_connection_age: must be a positive duration, got {self.max_connection_age!r}"
+            )
+
+    def _check_processors(self) -> None:
+        if self.processors is None:
+            return
+        if not isinstance(self.processors, Mapping):
+            raise ConfigError(
+                f"processors: must be a mapping of processor id to settings, "
+                f"got {self.processors!r}"
+            )
+        for name, settings in self.processors.items():
+            if not isinstance(name, str) or not _COMPONENT_ID.fullmatch(name):
+                raise ConfigError(f"processors: {name!r} is not a component id (type or type/name)")
+            if name in RESERVED_PROCESSORS:
+                raise ConfigError(
+                    f"processors.{name}: is managed by the preset; use overrides to change it"
+                )
+            if settings is not None and not isinstance(settings, Mapping):
+                raise ConfigError(
+                    f"processors.{name}: settings must be a mapping or None, got {settings!r}"
+                )
+
+    def _check_layers(self) -> None:
+        for setting in ("overrides", "replacement"):
+            value = getattr(self, setting)
+            if value is not None and not isinstance(value, Mapping | str):
+                raise ConfigError(
+                    f"{setting}: must be a mapping or YAML text, got {type(value).__name__}"
+                )
+        if self.overrides is not None and self.replacement is not None:
+            raise ConfigError(
+                "overrides: cannot be combined with replacement (the replacement is the "
+                "whole configuration; put the changes in it)"
+            )
+
+    def _check_self_telemetry(self) -> None:
+        if self.self_telemetry_namespace is not None and (
+            not isinstance(self.self_telemetry_namespace, str)
+            or not self.self_telemetry_namespace.strip()
+            or self.self_telemetry_namespace.startswith("AWS/")
+        ):
+            raise ConfigError(
+                f"self_telemetry_namespace: must be a non-empty namespace outside AWS/ or "
+                f"None, got {self.self_telemetry_namespace!r}"
+            )
+        if self.self_telemetry_log_group is not None and (
+            not isinstance(self.self_telemetry_log_group, str)
+            or not self.self_telemetry_log_group.strip()
+        ):
+            raise ConfigError(
+                f"self_telemetry_log_group: must be a non-empty log group name, "
+                f"got {self.self_telemetry_log_group!r}"
+            )
+        if self.self_telemetry_retention_days not in LOG_RETENTION_DAYS:
+            raise ConfigError(
+                f"self_telemetry_retention_days: must be a CloudWatch Logs retention period, "
+                f"got {self.self_telemetry_retention_days!r}"
+            )
+        interval = self.self_telemetry_interval_seconds
+        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 10:
+            raise ConfigError(
+                f"self_telemetry_interval_seconds: must be an integer >= 10, got {interval!r}"
+            )
+
+    def _check_shutdown(self) -> None:
+        stop = self.stop_timeout_seconds
+        if (
+            isinstance(stop, bool)
+            or not isinstance(stop, int)
+            or not 2 <= stop <= MAX_STOP_TIMEOUT_SECONDS
+        ):
+            raise ConfigError(
+                f"stop_timeout_seconds: must be an integer from 2 to "
+                f"{MAX_STOP_TIMEOUT_SECONDS} (Fargate's limit), got {stop!r}"
+            )
+        for exporter in self.exporters:
+            drain = exporter.drain_seconds()
+            if drain >= stop:
+                raise ConfigError(
+                    f"{exporter.setting}: retries plus timeout take up to {drain:g}s, which "
+                    f"must be shorter than stop_timeout_seconds={stop} so nothing is cut off "
+                    f"at shutdown"
+                )
+
+    @property
+    def effective_gateway_endpoint(self) -> str:
+        """The gateway address the agent forwards to."""
+        return (
+            self.gateway_endpoint
+            if self.gateway_endpoint is not None
+            else (DEFAULT_GATEWAY_ENDPOINT)
+        )
+
+    @property
+    def effective_self_telemetry_log_group(self) -> str:
+        """The log group of the collector's own metrics."""
+        if self.self_telemetry_log_group is not None:
+            return self.self_telemetry_log_group
+        return f"/otel-fargate/{self.environment_name}/collector-metrics"
+
+    @property
+    def health_check_url(self) -> str:
+        """The URL the probe checks: the health_check endpoint, ``0.0.0.0`` → ``127.0.0.1``."""
+        host, port = split_host_port(self.health_check_endpoint, setting="health_check_endpoint")
+        if host in ("0.0.0.0", "[::]"):
+            host = "127.0.0.1"
+        return f"http://{host}:{port}/"

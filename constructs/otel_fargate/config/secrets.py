@@ -1,0 +1,95 @@
+"""References to secrets the collector reads from its environment.
+
+A secret never appears in the rendered YAML: the configuration says ``${env:NAME}`` and the
+constructs deliver the value as an ECS secret under ``NAME``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from otel_fargate.errors import ConfigError
+
+#: Environment variable names the collector configuration may reference.
+ENV_NAME_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+#: Environment variable holding the bearer token shared by agents and the gateway.
+GATEWAY_TOKEN_ENV = "OTEL_GATEWAY_TOKEN"
+
+#: Environment variable carrying the rendered collector configuration.
+CONFIG_ENV = "OTEL_FARGATE_CONFIG"
+
+#: Names the constructs set themselves; a user secret may not take them.
+RESERVED_ENV_NAMES = frozenset({"GOMEMLIMIT", "GOMAXPROCS", CONFIG_ENV, GATEWAY_TOKEN_ENV})
+
+SecretKind = Literal["secretsmanager", "ssm"]
+
+
+def check_env_name(name: object, *, setting: str) -> str:
+    """Return ``name`` if it is a valid environment variable name, else raise ConfigError."""
+    if not isinstance(name, str) or not ENV_NAME_PATTERN.fullmatch(name):
+        raise ConfigError(
+            f"{setting}: must be an environment variable name matching "
+            f"{ENV_NAME_PATTERN.pattern}, got {name!r}"
+        )
+    return name
+
+
+def env_ref(name: str) -> str:
+    """The collector's reference to environment variable ``name``: ``${env:NAME}``."""
+    return "${env:" + name + "}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretRef:
+    """A secret delivered to the collector container as an environment variable.
+
+    Plain data: the constructs turn it into an ECS ``secrets`` entry.
+
+    Attributes:
+        env_name: the environment variable the collector reads (``${env:<env_name>}``);
+            must match ``^[A-Z_][A-Z0-9_]*$``.
+        secret_id: the Secrets Manager secret or SSM parameter, as a name or an ARN.
+        kind: ``"secretsmanager"`` (default) or ``"ssm"`` (a SecureString parameter).
+        json_field: for a Secrets Manager secret holding JSON, the key to read; default: the
+            whole secret string.
+    """
+
+    env_name: str
+    secret_id: str
+    kind: SecretKind = "secretsmanager"
+    json_field: str | None = None
+
+    def __post_init__(self) -> None:
+        check_env_name(self.env_name, setting="SecretRef.env_name")
+        if self.env_name in RESERVED_ENV_NAMES:
+            raise ConfigError(
+                f"SecretRef.env_name: {self.env_name!r} is reserved for otel-fargate "
+                f"(reserved: {', '.join(sorted(RESERVED_ENV_NAMES))})"
+            )
+        if not isinstance(self.secret_id, str) or not self.secret_id.strip():
+            raise ConfigError(
+                f"SecretRef.secret_id: must be a non-empty secret name or ARN, "
+                f"got {self.secret_id!r}"
+            )
+        if self.kind not in ("secretsmanager", "ssm"):
+            raise ConfigError(
+                f"SecretRef.kind: must be 'secretsmanager' or 'ssm', got {self.kind!r}"
+            )
+        if self.json_field is not None:
+            if self.kind != "secretsmanager":
+                raise ConfigError(
+                    f"SecretRef.json_field: only Secrets Manager secrets have JSON fields, "
+                    f"got json_field={self.json_field!r} with kind={self.kind!r}"
+                )
+            if not isinstance(self.json_field, str) or not self.json_field:
+                raise ConfigError(
+                    f"SecretRef.json_field: must be a non-empty string, got {self.json_field!r}"
+                )
+
+    @property
+    def reference(self) -> str:
+        """What the YAML contains in place of the secret: ``${env:<env_name>}``."""
+        return env_ref(self.env_name)

@@ -1,0 +1,366 @@
+"""Checks run on every configuration layer before it can reach a task definition."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from otel_fargate.errors import ConfigError
+
+from .durations import parse_duration
+from .secrets import ENV_NAME_PATTERN
+
+_TOP_LEVEL = ("extensions", "receivers", "processors", "exporters", "connectors", "service")
+_SERVICE_KEYS = ("extensions", "pipelines", "telemetry")
+_PIPELINE_ID = re.compile(r"^(traces|metrics|logs|profiles)(/[A-Za-z0-9_.\-]+)?$")
+_ENV_REF = re.compile(r"\$\{env:([^}:]*)(?::-[^}]*)?\}")
+_ENDPOINT = re.compile(r"^(?:[a-z]+://)?(?P<host>\[[^\]]*\]|[^:/]*):(?P<port>\d{1,5})(?:/.*)?$")
+
+#: Exporter types that retry batches through the collector's exporter helper.
+_HELPER_EXPORTERS = frozenset({"otlp", "otlphttp", "awscloudwatchlogs"})
+#: The exporter helper's defaults when a key is absent.
+_HELPER_DEFAULT_TIMEOUT = 5.0
+_HELPER_DEFAULT_MAX_ELAPSED = 300.0
+#: Exporter types whose AWS SDK times out and retries each request itself.
+_SDK_EXPORTERS = frozenset({"awsxray", "awsemf", "awscloudwatchlogs"})
+_SDK_DEFAULT_TIMEOUT = 30
+_SDK_DEFAULT_RETRIES = 2
+
+
+def component_type(component_id: str) -> str:
+    """``otlp/honeycomb`` → ``otlp``."""
+    return component_id.split("/", 1)[0]
+
+
+def _section(config: Mapping[str, Any], key: str, layer: str) -> dict[str, Any]:
+    value = config.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{layer}: {key}: must be a mapping, got {value!r}")
+    return dict(value)
+
+
+def _id_list(value: object, *, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: must be a list of component ids, got {value!r}")
+    return list(value)
+
+
+def iter_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in a nested structure, with its dotted path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from iter_strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from iter_strings(item, f"{path}[{index}]")
+
+
+def env_references(config: Mapping[str, Any], *, layer: str) -> tuple[str, ...]:
+    """The environment variables the configuration reads, sorted; invalid names raise."""
+    names: set[str] = set()
+    for path, text in iter_strings(config):
+        for match in _ENV_REF.finditer(text):
+            name = match[1]
+            if not ENV_NAME_PATTERN.fullmatch(name):
+                raise ConfigError(
+                    f"{layer}: {path}: ${{env:{name}}} is not a valid environment variable "
+                    f"name (must match {ENV_NAME_PATTERN.pattern})"
+                )
+            names.add(name)
+    return tuple(sorted(names))
+
+
+def endpoint_port(value: object) -> int | None:
+    """The port of ``host:port`` or a URL, or None when it cannot be read (e.g. ``${env:X}``)."""
+    if not isinstance(value, str) or "${" in value:
+        return None
+    match = _ENDPOINT.fullmatch(value)
+    if match is None:
+        return None
+    return int(match["port"])
+
+
+def _endpoint_host_port(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    match = _ENDPOINT.fullmatch(value)
+    return None if match is None else f"{match['host']}:{match['port']}"
+
+
+def listening_ports(config: Mapping[str, Any]) -> list[tuple[str, str, int]]:
+    """Every (name, setting path, port) a component of ``config`` listens on.
+
+    Names: ``otlp-grpc`` / ``otlp-http`` for the ``otlp`` receiver's protocols
+    (``otlp-self-grpc`` for ``otlp/self``), ``health`` for health_check, ``metrics`` for the
+    Prometheus pull reader, the component id with ``/`` turned into ``-`` otherwise.
+    """
+    found: list[tuple[str, str, int]] = []
+    receivers = config.get("receivers")
+    if isinstance(receivers, Mapping):
+        for rid, settings in receivers.items():
+            if not isinstance(settings, Mapping):
+                continue
+            label = str(rid).replace("/", "-")
+            port = endpoint_port(settings.get("endpoint"))
+            if port is not None:
+                found.append((label, f"receivers.{rid}.endpoint", port))
+            protocols = settings.get("protocols")
+            if isinstance(protocols, Mapping):
+                for proto, proto_settings in protocols.items():
+                    if isinstance(proto_settings, Mapping):
+                        port = endpoint_port(proto_settings.get("endpoint"))
+                        if port is not None:
+                            found.append(
+                                (
+                                    f"{label}-{proto}",
+                                    f"receivers.{rid}.protocols.{proto}.endpoint",
+                                    port,
+                                )
+                            )
+    extensions = config.get("extensions")
+    if isinstance(extensions, Mapping):
+        for eid, settings in extensions.items():
+            if not isinstance(settings, Mapping):
+                continue
+            port = endpoint_port(settings.get("endpoint"))
+            if port is not None:
+                label = "health" if component_type(str(eid)) == "health_check" else str(eid)
+                found.append((label.replace("/", "-"), f"extensions.{eid}.endpoint", port))
+    service = config.get("service")
+    telemetry = service.get("telemetry") if isinstance(service, Mapping) else None
+    metrics = telemetry.get("metrics") if isinstance(telemetry, Mapping) else None
+    readers = metrics.get("readers") if isinstance(metrics, Mapping) else None
+    if isinstance(readers, list):
+        for index, reader in enumerate(readers):
+            try:
+                prometheus = reader["pull"]["exporter"]["prometheus"]
+                port = int(prometheus["port"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            found.append(("metrics", f"service.telemetry.metrics.readers[{index}].pull", port))
+    return found
+
+
+def validate_config(
+    config: Mapping[str, Any],
+    *,
+    layer: str,
+    health_check_endpoint: str,
+    stop_timeout_seconds: int,
+) -> None:
+    """Raise ConfigError, prefixed with ``layer``, for the first problem in ``config``.
+
+    Checks: every pipeline has receivers and exporters, and every component it names is
+    defined; service extensions and authenticators are defined; a health_check extension is
+    enabled on ``health_check_endpoint`` with path ``/``; no two components listen on one
+    port; ``${env:NAME}`` references have valid names; exporter retries plus timeout fit
+    inside ``stop_timeout_seconds``.
+    """
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{layer}: must be a mapping, got {config!r}")
+    for key in config:
+        if key not in _TOP_LEVEL:
+            raise ConfigError(
+                f"{layer}: {key}: unknown top-level section (expected one of "
+                f"{', '.join(_TOP_LEVEL)})"
+            )
+    receivers = _section(config, "receivers", layer)
+    processors = _section(config, "processors", layer)
+    exporters = _section(config, "exporters", layer)
+    connectors = _section(config, "connectors", layer)
+    extensions = _section(config, "extensions", layer)
+    service = _section(config, "service", layer)
+
+    for key in service:
+        if key not in _SERVICE_KEYS:
+            raise ConfigError(
+                f"{layer}: service.{key}: unknown setting (expected one of "
+                f"{', '.join(_SERVICE_KEYS)})"
+            )
+    pipelines = service.get("pipelines")
+    if not isinstance(pipelines, Mapping) or not pipelines:
+        raise ConfigError(f"{layer}: service.pipelines: at least one pipeline is required")
+    for pid, pipeline in pipelines.items():
+        where = f"{layer}: service.pipelines.{pid}"
+        if not isinstance(pid, str) or not _PIPELINE_ID.fullmatch(pid):
+            raise ConfigError(
+                f"{layer}: service.pipelines: {pid!r} is not a pipeline id "
+                f"(traces, metrics or logs, optionally /name)"
+            )
+        if not isinstance(pipeline, Mapping):
+            raise ConfigError(f"{where}: must be a mapping, got {pipeline!r}")
+        unknown = set(pipeline) - {"receivers", "processors", "exporters"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}")
+        used_receivers = _id_list(pipeline.get("receivers"), where=f"{where}.receivers")
+        used_processors = _id_list(pipeline.get("processors"), where=f"{where}.processors")
+        used_exporters = _id_list(pipeline.get("exporters"), where=f"{where}.exporters")
+        if not used_receivers:
+            raise ConfigError(f"{where}.receivers: a pipeline needs at least one receiver")
+        if not used_exporters:
+            raise ConfigError(f"{where}.exporters: a pipeline needs at least one exporter")
+        for kind, used, defined in (
+            ("receivers", used_receivers, {**receivers, **connectors}),
+            ("processors", used_processors, processors),
+            ("exporters", used_exporters, {**exporters, **connectors}),
+        ):
+            for cid in used:
+                if cid not in defined:
+                    raise ConfigError(
+                        f"{where}.{kind}: {cid!r} is not defined under {kind}"
+                        + (" or connectors" if kind != "processors" else "")
+                    )
+            if len(set(used)) != len(used):
+                raise ConfigError(f"{where}.{kind}: lists a component twice: {used}")
+
+    enabled = _id_list(service.get("extensions"), where=f"{layer}: service.extensions")
+    for eid in enabled:
+        if eid not in extensions:
+            raise ConfigError(
+                f"{layer}: service.extensions: {eid!r} is not defined under extensions"
+            )
+
+    _check_health_check(extensions, enabled, layer=layer, expected=health_check_endpoint)
+    _check_authenticators(config, enabled, layer=layer)
+    _check_ports(config, layer=layer)
+    env_references(config, layer=layer)
+    _check_drain(exporters, pipelines, layer=layer, stop_timeout_seconds=stop_timeout_seconds)
+
+
+def _check_health_check(
+    extensions: Mapping[str, Any], enabled: list[str], *, layer: str, expected: str
+) -> None:
+    checks = [eid for eid in enabled if component_type(eid) == "health_check"]
+    if not checks:
+        raise ConfigError(
+            f"{layer}: extensions.health_check: must be defined and listed in "
+            f"service.extensions (the container health check probes "
+            f"{expected}), got {sorted(eid for eid in extensions)}"
+        )
+    for eid in checks:
+        settings = extensions.get(eid)
+        settings = settings if isinstance(settings, Mapping) else {}
+        endpoint = settings.get("endpoint")
+        if _endpoint_host_port(endpoint) != expected:
+            raise ConfigError(
+                f"{layer}: extensions.{eid}.endpoint: must be {expected!r}, where the "
+                f"container health check probes (change health_check_endpoint instead), "
+                f"got {endpoint!r}"
+            )
+        path = settings.get("path", "/")
+        if path != "/":
+            raise ConfigError(
+                f"{layer}: extensions.{eid}.path: must be '/', where the container health "
+                f"check probes, got {path!r}"
+            )
+
+
+def _authenticators(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            child = f"{path}.{key}"
+            if key == "auth" and isinstance(item, Mapping) and "authenticator" in item:
+                yield f"{child}.authenticator", item["authenticator"]
+            else:
+                yield from _authenticators(item, child)
+
+
+def _check_authenticators(config: Mapping[str, Any], enabled: list[str], *, layer: str) -> None:
+    for section in ("receivers", "exporters"):
+        for path, authenticator in _authenticators(config.get(section), section):
+            if authenticator not in enabled:
+                raise ConfigError(
+                    f"{layer}: {path}: {authenticator!r} must be defined under extensions "
+                    f"and listed in service.extensions"
+                )
+
+
+def _check_ports(config: Mapping[str, Any], *, layer: str) -> None:
+    owners: dict[int, str] = {}
+    for _name, path, port in listening_ports(config):
+        if port in owners:
+            raise ConfigError(f"{layer}: {path}: port {port} is already used by {owners[port]}")
+        owners[port] = path
+
+
+def _seconds(value: object, *, setting: str) -> float:
+    return parse_duration(value, setting=setting)
+
+
+def _check_drain(
+    exporters: Mapping[str, Any],
+    pipelines: Mapping[str, Any],
+    *,
+    layer: str,
+    stop_timeout_seconds: int,
+) -> None:
+    used = {
+        cid
+        for pipeline in pipelines.values()
+        if isinstance(pipeline, Mapping)
+        for cid in (pipeline.get("exporters") or [])
+    }
+    for eid in sorted(used):
+        settings = exporters.get(eid)
+        if settings is None:
+            settings = {}
+        if not isinstance(settings, Mapping):
+            raise ConfigError(f"{layer}: exporters.{eid}: must be a mapping, got {settings!r}")
+        kind = component_type(eid)
+        where = f"{layer}: exporters.{eid}"
+        if kind in _SDK_EXPORTERS:
+            timeout_s = settings.get("request_timeout_seconds", _SDK_DEFAULT_TIMEOUT)
+            retries = settings.get("max_retries", _SDK_DEFAULT_RETRIES)
+            if (
+                not isinstance(timeout_s, int)
+                or isinstance(timeout_s, bool)
+                or not isinstance(retries, int)
+                or isinstance(retries, bool)
+            ):
+                raise ConfigError(
+                    f"{where}: request_timeout_seconds and max_retries must be integers, "
+                    f"got {timeout_s!r} and {retries!r}"
+                )
+            attempt = float(timeout_s * (retries + 1))
+            attempt_text = f"{timeout_s}s x {retries + 1} SDK attempts"
+        elif kind in _HELPER_EXPORTERS or "timeout" in settings:
+            attempt = _seconds(
+                settings.get("timeout", f"{_HELPER_DEFAULT_TIMEOUT:g}s"),
+                setting=f"{where}.timeout",
+            )
+            attempt_text = f"timeout {attempt:g}s"
+        else:
+            continue
+        elapsed = 0.0
+        if kind in _HELPER_EXPORTERS or "retry_on_failure" in settings:
+            retry = settings.get("retry_on_failure") or {}
+            if not isinstance(retry, Mapping):
+                raise ConfigError(f"{where}.retry_on_failure: must be a mapping, got {retry!r}")
+            if retry.get("enabled", True):
+                elapsed = _seconds(
+                    retry.get("max_elapsed_time", f"{_HELPER_DEFAULT_MAX_ELAPSED:g}s"),
+                    setting=f"{where}.retry_on_failure.max_elapsed_time",
+                )
+                if elapsed == 0:
+                    raise ConfigError(
+                        f"{where}.retry_on_failure.max_elapsed_time: 0 retries forever; it "
+                        f"must end before stop_timeout_seconds={stop_timeout_seconds}"
+                    )
+        if elapsed + attempt >= stop_timeout_seconds:
+            if elapsed:
+                setting = "retry_on_failure.max_elapsed_time"
+            elif kind in _SDK_EXPORTERS:
+                setting = "request_timeout_seconds"
+            else:
+                setting = "timeout"
+            raise ConfigError(
+                f"{where}.{setting}: retries ({elapsed:g}s) plus {attempt_text} must be "
+                f"shorter than stop_timeout_seconds={stop_timeout_seconds}"
+            )
