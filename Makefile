@@ -14,7 +14,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CHECKOV := $(CURDIR)/$(CHECKOV_VENV)/bin/checkov
 
-.PHONY: setup synth test test-fast lint bench clean
+.PHONY: setup synth test test-fast collector lint bench clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -41,8 +41,13 @@ synth: setup
 	npx cdk synth --quiet --no-notices --no-version-reporting
 	@ls cdk.out/*.template.json
 
+## collector: build (once; cached by manifest hash) the collector and telemetrygen the tests run
+collector: setup
+	$(PY) tools/collector.py build
+	$(PY) tools/collector.py telemetrygen
+
 ## test: every test, including linters, the probe's Go tests and end-to-end tests
-test: setup $(CHECKOV_VENV)/.installed
+test: setup $(CHECKOV_VENV)/.installed collector
 	$(PY) -m pytest
 
 ## test-fast: the tests without the end-to-end ones
@@ -53,8 +58,10 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-bench: setup
+bench: setup collector
 	$(PY) benchmarks/synth_bench.py
+	bash benchmarks/probe_bench.sh
+	$(PY) benchmarks/e2e_bench.py
 
 clean:
 	rm -rf cdk.out .pytest_cache

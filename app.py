@@ -7,8 +7,10 @@ Synth is offline: nothing is looked up unless an environment names an account an
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -17,6 +19,14 @@ from otel_fargate.environments import parse_environments, select_environments
 
 from stacks import build_environment
 
+CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
+
+
+def load_cdk_json_context() -> dict[str, Any]:
+    """The ``context`` of this app's cdk.json."""
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text(encoding="utf-8")).get("context", {})
+    return context
+
 
 def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
     """Create the app with its stacks and the cdk-nag AWS Solutions checks."""
@@ -24,7 +34,11 @@ def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = 
         context=dict(context) if context is not None else None,
         outdir=outdir if outdir is not None else os.environ.get("CDK_OUTDIR", "cdk.out"),
     )
-    environments = parse_environments(app.node.try_get_context("environments"))
+    declared = app.node.try_get_context("environments")
+    if declared is None:
+        # Run as ``python app.py`` rather than through the CDK CLI: read cdk.json ourselves.
+        declared = load_cdk_json_context().get("environments")
+    environments = parse_environments(declared)
     for settings in select_environments(environments, app.node.try_get_context("env")):
         build_environment(app, settings)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))

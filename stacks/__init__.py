@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from aws_cdk import Environment, Stack, Tags
-from otel_fargate.environments import EnvironmentSettings
-
 from constructs import Construct
+from otel_fargate.environments import EnvironmentSettings
 
 from .demo import DemoStack
 from .gateway import GatewayStack

@@ -8,12 +8,11 @@ from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
+from constructs import Construct
 from otel_fargate import CollectorGateway, CollectorSidecar
 from otel_fargate._logs import retention_days
 from otel_fargate.environments import EnvironmentSettings
 from otel_fargate.versions import COLLECTOR_VERSION
-
-from constructs import Construct
 
 #: A public image that emits OTLP traces: the collector project's own load generator.
 DEMO_IMAGE = (

@@ -8,11 +8,10 @@ from aws_cdk import Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
 from otel_fargate import CollectorGateway, CollectorImage, exporters_from_spec
 from otel_fargate._nag import acknowledge
 from otel_fargate.environments import EnvironmentSettings, ImageSettings
-
-from constructs import Construct
 
 
 def collector_image(settings: ImageSettings) -> CollectorImage:
@@ -70,5 +69,6 @@ class GatewayStack(Stack):
             health_check=g.image.kind != "registry" or g.image.probe_path is not None,
             internal_nlb=g.internal_nlb,
             log_retention_days=settings.log_retention_days,
+            container_insights_enhanced=True,  # the network stack's cluster enables it
             alarm_topic=self.alarm_topic,
         )

@@ -9,10 +9,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_servicediscovery as servicediscovery
+from constructs import Construct
 from otel_fargate._logs import retention_days
 from otel_fargate.environments import EnvironmentSettings
-
-from constructs import Construct
 
 
 class NetworkStack(Stack):

@@ -1,0 +1,212 @@
+"""The collector container definition shared by the sidecar and the gateway."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Duration, Fn
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from ._logs import retention_days
+from ._nag import acknowledge
+from .errors import OtelFargateError
+from .image import BoundImage
+
+#: Name of the collector container in every task definition.
+COLLECTOR_CONTAINER_NAME = "otel-collector"
+#: Environment variable that carries the rendered configuration.
+CONFIG_ENV = "OTEL_FARGATE_CONFIG"
+#: Fargate's upper bound for a container's stop timeout.
+MAX_STOP_TIMEOUT_SECONDS = 120
+
+_FULL_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:.*-[A-Za-z0-9]{6}$")
+
+
+@dataclass(frozen=True)
+class HealthCheckTiming:
+    """Timing of the collector's ECS health check.
+
+    Default: every 10 s, 5 s timeout, healthy after 3 tries, 30 s start period, and the probe
+    itself gives up after 2 s so a hung endpoint is reported before ECS kills the check.
+    ECS limits: interval 5-300 s, timeout 2-60 s, retries 1-10, start period 0-300 s.
+    """
+
+    interval_seconds: int = 10
+    timeout_seconds: int = 5
+    retries: int = 3
+    start_period_seconds: int = 30
+    probe_timeout_seconds: float = 2.0
+
+    def __post_init__(self) -> None:
+        for name, low, high in (
+            ("interval_seconds", 5, 300),
+            ("timeout_seconds", 2, 60),
+            ("retries", 1, 10),
+            ("start_period_seconds", 0, 300),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise OtelFargateError(
+                    f"health_check.{name}: ECS accepts a whole number from {low} to {high}, "
+                    f"got {value!r}"
+                )
+        if not 0 < self.probe_timeout_seconds < self.timeout_seconds:
+            raise OtelFargateError(
+                "health_check.probe_timeout_seconds: must be above 0 and below timeout_seconds "
+                f"({self.timeout_seconds}), got {self.probe_timeout_seconds!r}"
+            )
+        if self.timeout_seconds >= self.interval_seconds:
+            raise OtelFargateError(
+                f"health_check.timeout_seconds: must be shorter than interval_seconds "
+                f"({self.interval_seconds}), got {self.timeout_seconds}"
+            )
+
+
+def probe_command(probe_path: str, url: str, timing: HealthCheckTiming) -> list[str]:
+    """The exec-form ECS health check command (never ``CMD-SHELL``: the image has no shell)."""
+    return ["CMD", probe_path, "--url", url, "--timeout", f"{timing.probe_timeout_seconds:g}s"]
+
+
+def ecs_secrets(scope: Construct, refs: Mapping[str, Any]) -> dict[str, ecs.Secret]:
+    """ECS secrets for the ``${env:NAME}`` references of a rendered configuration."""
+    secrets: dict[str, ecs.Secret] = {}
+    for env_name in sorted(refs):
+        ref = refs[env_name]
+        secret_id: str = ref.secret_id
+        if ref.kind == "ssm":
+            name = (
+                secret_id.split(":parameter", 1)[1] if secret_id.startswith("arn:") else secret_id
+            )
+            parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
+                scope, f"Param{env_name}", parameter_name=name
+            )
+            secrets[env_name] = ecs.Secret.from_ssm_parameter(parameter)
+            continue
+        if _FULL_SECRET_ARN.match(secret_id):
+            secret = secretsmanager.Secret.from_secret_complete_arn(
+                scope, f"Secret{env_name}", secret_id
+            )
+        elif secret_id.startswith("arn:"):
+            secret = secretsmanager.Secret.from_secret_partial_arn(
+                scope, f"Secret{env_name}", secret_id
+            )
+        else:
+            secret = secretsmanager.Secret.from_secret_name_v2(
+                scope, f"Secret{env_name}", secret_id
+            )
+        secrets[env_name] = ecs.Secret.from_secrets_manager(secret, ref.json_field)
+    return secrets
+
+
+def collector_log_group(scope: Construct, *, retention: int) -> logs.LogGroup:
+    """The log group for the collector container's own output."""
+    return logs.LogGroup(scope, "Logs", retention=retention_days("log_retention_days", retention))
+
+
+def add_collector_container(
+    scope: Construct,
+    *,
+    task_definition: ecs.TaskDefinition,
+    rendered: Any,
+    image: BoundImage,
+    health_check: bool,
+    timing: HealthCheckTiming,
+    cpu: int,
+    memory_mib: int,
+    log_group: logs.ILogGroup,
+    stop_timeout_seconds: int,
+    essential: bool,
+    restart_attempt_period_seconds: int | None,
+    secrets: Mapping[str, ecs.Secret],
+    port_mappings: Sequence[ecs.PortMapping] = (),
+) -> ecs.ContainerDefinition:
+    """Add the collector container, configured by ``rendered`` (a ``RenderedConfig``)."""
+    check: ecs.HealthCheck | None = None
+    if health_check:
+        if image.probe_path is None:
+            raise OtelFargateError(
+                "image: the image has no health probe; pass "
+                "CollectorImage.from_registry(name, probe_path=...) or set health_check=False"
+            )
+        check = ecs.HealthCheck(
+            command=probe_command(image.probe_path, rendered.health_check_url, timing),
+            interval=Duration.seconds(timing.interval_seconds),
+            timeout=Duration.seconds(timing.timeout_seconds),
+            retries=timing.retries,
+            start_period=Duration.seconds(timing.start_period_seconds),
+        )
+    environment = dict(rendered.environment)
+    # ``${env:NAME}`` is the collector's syntax, not CloudFormation's: inside Fn::Sub the
+    # ``${!`` escape turns back into a literal ``${`` when the stack deploys.
+    config_text: str = rendered.yaml
+    environment[CONFIG_ENV] = (
+        Fn.sub(config_text.replace("${", "${!")) if "${" in config_text else config_text
+    )
+    restart = restart_attempt_period_seconds is not None
+    container = task_definition.add_container(
+        COLLECTOR_CONTAINER_NAME,
+        container_name=COLLECTOR_CONTAINER_NAME,
+        image=image.container_image,
+        command=[f"--config=env:{CONFIG_ENV}"],
+        cpu=cpu,
+        memory_limit_mib=memory_mib,
+        essential=essential,
+        environment=environment,
+        secrets=dict(secrets),
+        health_check=check,
+        stop_timeout=Duration.seconds(stop_timeout_seconds),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="collector", log_group=log_group),
+        port_mappings=list(port_mappings),
+        readonly_root_filesystem=True,
+        enable_restart_policy=True if restart else None,
+        restart_attempt_period=(
+            Duration.seconds(restart_attempt_period_seconds)
+            if restart_attempt_period_seconds is not None
+            else None
+        ),
+    )
+    acknowledge(
+        task_definition,
+        "AwsSolutions-ECS2",
+        "The collector's environment holds its configuration and sizing, never a secret: "
+        "every credential reaches the container through ECS secrets as ${env:NAME}.",
+    )
+    execution_role = task_definition.obtain_execution_role()
+    acknowledge(
+        execution_role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "ecr:GetAuthorizationToken, needed to pull the collector image, has no resource-level "
+        "permissions; the image pull itself is scoped to the image's repository.",
+    )
+    return container
+
+
+def create_export_log_groups(
+    scope: Construct, rendered: Any, *, default_retention_days: int
+) -> dict[str, logs.LogGroup]:
+    """Create the log groups that ``rendered``'s exporters write, each with its retention.
+
+    The exporters then only need to create streams. Groups whose names hold per-task
+    placeholders (``{TaskId}``) are left to the exporter, which creates them at run time.
+    """
+    from .permissions import is_static_log_group
+
+    groups: dict[str, logs.LogGroup] = {}
+    for group in sorted(rendered.iam.log_groups_written, key=lambda g: g.name):
+        if not is_static_log_group(group.name) or group.name in groups:
+            continue
+        days = group.retention_days if group.retention_days is not None else default_retention_days
+        groups[group.name] = logs.LogGroup(
+            scope,
+            "LogGroup" + re.sub(r"[^A-Za-z0-9]", "", group.name.title()),
+            log_group_name=group.name,
+            retention=retention_days(f"log group {group.name}: retention_days", days),
+        )
+    return groups

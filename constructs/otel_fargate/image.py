@@ -1,0 +1,154 @@
+"""Where the collector container image comes from.
+
+Three sources:
+
+* :meth:`CollectorImage.bundled` (default): the pinned contrib collector plus the ``/healthcheck``
+  probe, built from the Dockerfile that ships with this library as a CDK Docker image asset
+  (built and pushed by ``cdk deploy``; synth only fingerprints the build context).
+* :meth:`CollectorImage.slim`: the same Dockerfile's ``slim`` target, a ``FROM scratch`` collector
+  built with the OpenTelemetry Collector Builder from ``docker/builder-config.yaml``, holding only
+  the components the presets use.
+* :meth:`CollectorImage.from_registry`: any image the user names. Such an image carries no probe
+  unless the user says where it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import IgnoreMode, Stack
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_ecs as ecs
+from constructs import Construct
+
+from .errors import OtelFargateError
+from .versions import COLLECTOR_VERSION
+
+#: Path of the probe inside the bundled images.
+BUNDLED_PROBE_PATH = "/healthcheck"
+
+_DOCKERFILE = "docker/Dockerfile"
+
+
+def build_context_dir() -> Path:
+    """Return the Docker build context: the wheel's bundled copy, else the repository root.
+
+    In the wheel the context lives in ``otel_fargate/_context``; in a checkout it is the
+    repository root, filtered by the allow-list in its ``.dockerignore`` so that ``.venv``,
+    ``cdk.out`` and ``.git`` never reach the asset's fingerprint.
+    """
+    package_dir = Path(__file__).resolve().parent
+    bundled = package_dir / "_context"
+    if (bundled / _DOCKERFILE).is_file():
+        return bundled
+    repo_root = package_dir.parent.parent
+    if (repo_root / _DOCKERFILE).is_file():
+        return repo_root
+    raise OtelFargateError(
+        f"image: the collector build context was not found in {bundled} nor in {repo_root}; "
+        "reinstall otel-fargate or use CollectorImage.from_registry(...)"
+    )
+
+
+@dataclass(frozen=True)
+class BoundImage:
+    """An image ready for a container definition."""
+
+    container_image: ecs.ContainerImage
+    #: Path of the health probe inside the image; ``None`` when the image has none.
+    probe_path: str | None
+
+
+def cpu_architecture_of(task_definition: ecs.TaskDefinition) -> str:
+    """``ARM64`` or ``X86_64``: the CPU architecture the task definition's tasks run on.
+
+    Read from the rendered task definition, because jsii gives a new proxy object for every
+    ``CpuArchitecture`` access and such objects cannot be compared.
+    """
+    resource = task_definition.node.default_child
+    platform = getattr(resource, "runtime_platform", None)
+    if platform is None:
+        return "X86_64"
+    resolved = Stack.of(task_definition).resolve(platform)
+    architecture = resolved.get("cpuArchitecture") if isinstance(resolved, dict) else None
+    return architecture if isinstance(architecture, str) else "X86_64"
+
+
+class CollectorImage:
+    """The collector container image. Create one with a class method."""
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        target: str | None = None,
+        name: str | None = None,
+        probe_path: str | None = None,
+    ) -> None:
+        self._kind = kind
+        self._target = target
+        self._name = name
+        self._probe_path = probe_path
+
+    @classmethod
+    def bundled(cls) -> CollectorImage:
+        """The pinned contrib collector with the ``/healthcheck`` probe, built on deploy."""
+        return cls(kind="asset", target="contrib", probe_path=BUNDLED_PROBE_PATH)
+
+    @classmethod
+    def slim(cls) -> CollectorImage:
+        """A ``FROM scratch`` collector with only the components the presets use, plus the probe."""
+        return cls(kind="asset", target="slim", probe_path=BUNDLED_PROBE_PATH)
+
+    @classmethod
+    def from_registry(cls, name: str, *, probe_path: str | None = None) -> CollectorImage:
+        """An image from a registry.
+
+        :param name: the image reference, e.g.
+            ``123456789012.dkr.ecr.eu-west-1.amazonaws.com/otel:1``.
+        :param probe_path: path of an HTTP health probe inside the image that accepts the flags of
+            this library's probe (``--url``, ``--timeout``). Default: the image has no probe, and a
+            collector using it must switch health checks off explicitly.
+        """
+        if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
+            raise OtelFargateError(f"image.name: must be an image reference, got {name!r}")
+        if probe_path is not None and not probe_path.startswith("/"):
+            raise OtelFargateError(
+                f"image.probe_path: must be an absolute path inside the image, got {probe_path!r}"
+            )
+        return cls(kind="registry", name=name, probe_path=probe_path)
+
+    @property
+    def probe_path(self) -> str | None:
+        """Path of the health probe inside the image, or ``None`` when it has none."""
+        return self._probe_path
+
+    @property
+    def description(self) -> str:
+        """A short human description, used in error messages."""
+        if self._kind == "registry":
+            return f"registry image {self._name}"
+        return f"bundled {self._target} image (collector {COLLECTOR_VERSION})"
+
+    def bind(self, scope: Construct, *, task_definition: ecs.TaskDefinition) -> BoundImage:
+        """Create what the image needs under ``scope``: for bundled images an asset built for
+        the task definition's CPU architecture."""
+        if self._kind == "registry":
+            assert self._name is not None
+            return BoundImage(ecs.ContainerImage.from_registry(self._name), self._probe_path)
+        arm = cpu_architecture_of(task_definition) == "ARM64"
+        asset = ecr_assets.DockerImageAsset(
+            scope,
+            "Image",
+            directory=str(build_context_dir()),
+            file=_DOCKERFILE,
+            target=self._target,
+            platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
+            build_args={"COLLECTOR_VERSION": COLLECTOR_VERSION},
+            ignore_mode=IgnoreMode.DOCKER,
+            # The fingerprint would not otherwise tell an arm64 build from an amd64 one, and
+            # one of the two would be deployed for both architectures.
+            extra_hash=f"{self._target}/{'arm64' if arm else 'amd64'}",
+        )
+        return BoundImage(ecs.ContainerImage.from_docker_image_asset(asset), self._probe_path)
