@@ -9,7 +9,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
-from otel_fargate import CollectorGateway, CollectorImage, exporters_from_spec
+from otel_fargate import CollectorGateway, CollectorImage
 from otel_fargate._nag import acknowledge
 from otel_fargate.environments import EnvironmentSettings, ImageSettings
 
@@ -48,12 +48,11 @@ class GatewayStack(Stack):
                 "Alarm notifications carry alarm names and states only, no telemetry "
                 "or secrets; the AWS-managed key would add cost without protecting data.",
             )
-        assert g.exporters is not None
         self.gateway = CollectorGateway(
             self,
             "Gateway",
             cluster=cluster,
-            exporters=exporters_from_spec(g.exporters),
+            exporters=g.exporters,
             environment_name=settings.name,
             cpu=g.cpu,
             memory_mib=g.memory_mib,

@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+from otel_fargate.config import Exporter
 from otel_fargate.environments import (
     EnvironmentSettings,
     load_environments,
@@ -38,6 +39,7 @@ def test_repository_cdk_json_defines_dev_and_prod_that_differ() -> None:
     environments = load_environments(REPO_ROOT / "cdk.json")
     # THEN dev and prod exist and differ in size, counts, exporters and retention
     dev, prod = environments["dev"], environments["prod"]
+    assert dev.gateway.exporters and all(isinstance(e, Exporter) for e in dev.gateway.exporters)
     assert dev.gateway.memory_mib < prod.gateway.memory_mib
     assert dev.gateway.desired_count < prod.gateway.desired_count
     assert dev.gateway.exporters != prod.gateway.exporters
@@ -98,6 +100,9 @@ def test_unknown_environment_names_the_value_and_the_choices() -> None:
         (with_setting("gateway.desired_count", 9), r"environments\.dev\.gateway\.desired_count: must lie within .*\(2\.\.4\), got 9"),
         (with_setting("gateway.exporters", {}), r"environments\.dev\.gateway\.exporters: the gateway needs at least one exporter"),
         (with_setting("gateway.exporters", {"debug": "yes"}), r"environments\.dev\.gateway\.exporters: must be an object of objects"),
+        (with_setting("gateway.exporters", {"emf": {"log_group_name": "/x"}}), r"environments\.dev\.gateway\.exporters\.emf\.namespace: is required"),
+        (with_setting("gateway.exporters", {"xray": {"regoin": "eu-west-1"}}), r"environments\.dev\.gateway\.exporters\.xray\.regoin: unknown setting"),
+        (with_setting("gateway.exporters", {"zipkin": {}}), r"environments\.dev\.gateway\.exporters\.zipkin: unknown exporter type 'zipkin'"),
         (with_setting("gateway.internal_nlb", "yes"), r"environments\.dev\.gateway\.internal_nlb: must be true or false, got str 'yes'"),
         (with_setting("gateway.image", {"kind": "registry"}), r"environments\.dev\.gateway\.image\.name: required when kind is 'registry'"),
         (with_setting("gateway.image", {"kind": "ecr"}), r"environments\.dev\.gateway\.image\.kind: must be one of bundled, slim, registry, got 'ecr'"),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ._fargate import check_fargate_size
+from .config import ConfigError, Exporter, exporters_from_spec
 from .errors import EnvironmentConfigError, OtelFargateError
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -51,8 +52,9 @@ class GatewaySettings:
     cpu_architecture: str = "X86_64"
     internal_nlb: bool = False
     image: ImageSettings = ImageSettings()
-    #: Exporter spec, the form :func:`otel_fargate.config.exporters_from_spec` reads.
-    exporters: Mapping[str, Mapping[str, Any]] | None = None
+    #: The gateway's exporters, parsed from the ``exporters`` object of cdk.json (the form
+    #: :func:`otel_fargate.config.exporters_from_spec` reads).
+    exporters: tuple[Exporter, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,7 @@ def _parse_gateway(reader: _Reader | None) -> GatewaySettings:
         cpu_architecture=reader.choice("cpu_architecture", d.cpu_architecture, ("X86_64", "ARM64")),
         internal_nlb=reader.boolean("internal_nlb", d.internal_nlb),
         image=_parse_image(reader.child("image")),
-        exporters=reader.mapping("exporters"),
+        exporters=_parse_exporters(reader.path, reader.mapping("exporters")),
     )
     reader.finish()
     _check_fargate_size(reader.path, cpu, memory)
@@ -235,12 +237,21 @@ def _parse_gateway(reader: _Reader | None) -> GatewaySettings:
             f"{reader.path}.desired_count: must lie within min_capacity..max_capacity "
             f"({low}..{high}), got {desired}"
         )
-    if not settings.exporters:
-        raise EnvironmentConfigError(
-            f"{reader.path}.exporters: the gateway needs at least one exporter, got "
-            f"{settings.exporters!r}"
-        )
     return settings
+
+
+def _parse_exporters(
+    path: str, spec: Mapping[str, Mapping[str, Any]] | None
+) -> tuple[Exporter, ...]:
+    if not spec:
+        raise EnvironmentConfigError(
+            f"{path}.exporters: the gateway needs at least one exporter, got {spec!r}"
+        )
+    try:
+        return exporters_from_spec(spec)
+    except ConfigError as err:
+        # the spec parser names paths from "exporters."; put the environment in front
+        raise EnvironmentConfigError(f"{path}.{err}") from err
 
 
 def _parse_demo(reader: _Reader | None) -> DemoSettings:
