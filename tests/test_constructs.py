@@ -497,3 +497,16 @@ def test_gateway_needs_a_namespace() -> None:
 def test_allow_from_refuses_the_open_world(gateway_stack: tuple[cdk.Stack, CollectorGateway]) -> None:
     with pytest.raises(OtelFargateError, match=r"peer: the gateway is never opened to the whole internet, got '::/0'"):
         gateway_stack[1].allow_from(ec2.Peer.any_ipv6())
+
+
+def test_agent_mode_refuses_its_own_exporters() -> None:
+    # GIVEN a gateway  WHEN a sidecar forwarding to it also names exporters  THEN it is refused:
+    # the gateway exports, so backend credentials and permissions stay in one place
+    stack = new_stack("AgentWithExporters")
+    gateway = CollectorGateway(stack, "Gateway", cluster=new_cluster(stack), exporters=[DebugExporter()])
+    task, app = app_task(stack)
+    with pytest.raises(OtelFargateError, match=r"exporters: the agent preset forwards everything to the gateway"):
+        CollectorSidecar(
+            stack, "Agent", task_definition=task, app_containers=[app], gateway=gateway,
+            exporters=[XRayExporter()],
+        )

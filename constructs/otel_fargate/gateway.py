@@ -28,7 +28,7 @@ from .container import (
 )
 from .errors import OtelFargateError
 from .image import CollectorImage
-from .monitoring import CollectorMonitoring, pipeline_components
+from .monitoring import CollectorMonitoring, monitor_collector
 from .permissions import grant_collector_permissions
 
 #: Service Connect alias (DNS name) that clients use: ``otel-gateway:4317`` / ``otel-gateway:4318``.
@@ -364,19 +364,15 @@ class CollectorGateway(Construct):
         if internal_nlb:
             self.load_balancer = self._add_internal_nlb(cluster, timing)
 
-        self.monitoring: Any = None
+        self.monitoring: CollectorMonitoring | None = None
         if monitoring:
-            exporters_by_id, receivers_by_id = pipeline_components(self.rendered_config.config)
-
-            self.monitoring = CollectorMonitoring(
+            self.monitoring = monitor_collector(
                 self,
-                "Monitoring",
+                rendered_config=self.rendered_config.config,
                 environment_name=self.environment_name,
                 service_name=service_name,
                 namespace=self_telemetry_namespace,
                 memory_limit_mib=memory_mib,
-                exporters=exporters_by_id,
-                receivers=receivers_by_id,
                 service=self.service,
                 container_insights_enhanced=container_insights_enhanced,
                 collector_log_group=self.log_group,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 from aws_cdk import Annotations, Duration, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -834,6 +834,21 @@ def _validate_components(
             )
         result[component] = tuple(signals)
     return result
+
+
+def monitor_collector(
+    scope: Construct,
+    *,
+    rendered_config: Mapping[str, object],
+    **options: Any,
+) -> CollectorMonitoring:
+    """A :class:`CollectorMonitoring` named ``Monitoring`` for a collector running
+    ``rendered_config`` (a rendered config dict): alarms cover the exporters and receivers
+    its pipelines use."""
+    exporters, receivers = pipeline_components(rendered_config)
+    return CollectorMonitoring(
+        scope, "Monitoring", exporters=exporters, receivers=receivers, **options
+    )
 
 
 def pipeline_components(

@@ -22,7 +22,7 @@ from .container import (
 )
 from .errors import OtelFargateError
 from .image import CollectorImage
-from .monitoring import CollectorMonitoring, pipeline_components
+from .monitoring import CollectorMonitoring, monitor_collector
 from .permissions import grant_collector_permissions
 
 if TYPE_CHECKING:
@@ -63,8 +63,9 @@ class CollectorSidecar(Construct):
         and be Fargate-compatible.
     :param app_containers: containers to wire to the collector. Default: none.
     :param gateway: forward to this gateway (agent mode). Default: export directly (sidecar mode).
-    :param exporters: exporters (``otel_fargate.config``) in sidecar mode; in agent mode they are
-        added as extra direct exports. Default: none, which sidecar mode refuses.
+    :param exporters: exporters (``otel_fargate.config``) in sidecar mode. Default: none, which
+        sidecar mode refuses; agent mode refuses any, because the gateway exports (so backend
+        credentials and permissions live in one place).
     :param environment_name: goes into resource attributes and metric dimensions.
         Default: the stack name.
     :param service_name: name of the collector's service in its own metrics and resource
@@ -202,19 +203,15 @@ class CollectorSidecar(Construct):
         )
         grant_collector_permissions(self, task_definition.task_role, self.rendered_config.iam)
 
-        self.monitoring: Any = None
+        self.monitoring: CollectorMonitoring | None = None
         if restart_alarm:
-            exporters_by_id, receivers_by_id = pipeline_components(self.rendered_config.config)
-
-            self.monitoring = CollectorMonitoring(
+            self.monitoring = monitor_collector(
                 self,
-                "Monitoring",
+                rendered_config=self.rendered_config.config,
                 environment_name=self.environment_name,
                 service_name=self.service_name,
                 namespace=self_telemetry_namespace,
                 memory_limit_mib=memory_mib,
-                exporters=exporters_by_id,
-                receivers=receivers_by_id,
                 sidecar=True,
                 collector_log_group=self.log_group,
                 alarm_topic=alarm_topic,
