@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+# Before aws_cdk starts its Node.js runtime: Node 20 is past jsii's support window, and the
+# value names the major version whose warning is silenced.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 from otel_fargate.environments import parse_environments, select_environments
