@@ -280,6 +280,15 @@ def test_otlphttp_endpoint_must_be_a_url() -> None:
         OtlpExporter(endpoint="api.example:443", protocol="http")
 
 
+@pytest.mark.parametrize("endpoint", ["nohost", "api.example.com", "api.example.com:port", "a b:1"])
+def test_otlp_grpc_endpoint_needs_host_and_port(endpoint: str) -> None:
+    with pytest.raises(
+        ConfigError,
+        match=rf"^exporters.otlp.endpoint: a gRPC endpoint is host:port .*got '{endpoint}'$",
+    ):
+        OtlpExporter(endpoint=endpoint)
+
+
 def test_otlp_unknown_protocol() -> None:
     with pytest.raises(
         ConfigError, match=r"^exporters.otlp.protocol: must be 'grpc' or 'http', got 'thrift'$"

@@ -616,6 +616,13 @@ class OtlpExporter(Exporter):
                 f"{self.setting}.endpoint: an HTTP endpoint must be a URL (https://...), "
                 f"got {endpoint!r}"
             )
+        if self.protocol == "grpc" and not re.fullmatch(
+            r"(https?://)?(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}", endpoint
+        ):
+            raise ConfigError(
+                f"{self.setting}.endpoint: a gRPC endpoint is host:port (api.example.com:443), "
+                f"got {endpoint!r}"
+            )
         if self.protocol == "http" and self.insecure:
             raise ConfigError(
                 f"{self.setting}.insecure: applies to gRPC only; use an http:// endpoint, "
