@@ -1,0 +1,3 @@
+module github.com/otel-fargate/otel-fargate/healthcheck
+
+go 1.23
