@@ -34,15 +34,13 @@ def load_cdk_json_context() -> dict[str, Any]:
 
 def build_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
     """Create the app with its stacks and the cdk-nag AWS Solutions checks."""
+    # cdk.json's context (feature flags, environments) also applies when the app runs without
+    # the CDK CLI; context given here, or by the CLI (-c key=value), takes precedence.
     app = cdk.App(
-        context=dict(context) if context is not None else None,
+        context={**load_cdk_json_context(), **(context if context is not None else {})},
         outdir=outdir if outdir is not None else os.environ.get("CDK_OUTDIR", "cdk.out"),
     )
-    declared = app.node.try_get_context("environments")
-    if declared is None:
-        # Run as ``python app.py`` rather than through the CDK CLI: read cdk.json ourselves.
-        declared = load_cdk_json_context().get("environments")
-    environments = parse_environments(declared)
+    environments = parse_environments(app.node.try_get_context("environments"))
     for settings in select_environments(environments, app.node.try_get_context("env")):
         build_environment(app, settings)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))

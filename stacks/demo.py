@@ -51,7 +51,8 @@ class DemoStack(Stack):
                 "--service=otel-fargate-demo",
             ],
             cpu=demo.cpu - demo.collector_cpu,
-            memory_limit_mib=demo.memory_mib - demo.collector_memory_mib,
+            # the task also holds the collector and the Service Connect proxy
+            memory_limit_mib=demo.app_memory_mib,
             essential=True,
             readonly_root_filesystem=True,
             logging=ecs.LogDrivers.aws_logs(

@@ -11,14 +11,17 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_servicediscovery as servicediscovery
 from aws_cdk.assertions import Match, Template
 from otel_fargate import (
+    AwsOtlpExporter,
     CloudWatchEmfExporter,
     CollectorGateway,
     CollectorImage,
     CollectorSidecar,
     DebugExporter,
+    HealthCheckTiming,
     OtelFargateError,
     OtlpExporter,
     SecretRef,
@@ -135,9 +138,11 @@ def test_sidecar_adds_the_collector_container(sidecar_template: Template) -> Non
 
 
 def test_sidecar_logs_to_a_log_group_with_retention(sidecar_template: Template) -> None:
-    sidecar_template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
     collector = containers(sidecar_template)["otel-collector"]
     assert collector["LogConfiguration"]["LogDriver"] == "awslogs"
+    group_id = collector["LogConfiguration"]["Options"]["awslogs-group"]["Ref"]
+    group = sidecar_template.find_resources("AWS::Logs::LogGroup")[group_id]
+    assert group["Properties"]["RetentionInDays"] == 30
 
 
 def test_app_containers_get_otlp_environment_and_wait_for_healthy(sidecar_template: Template) -> None:
@@ -192,7 +197,7 @@ def debug_only_template() -> Template:
     task, app = app_task(stack)
     CollectorSidecar(
         stack, "Otel", task_definition=task, app_containers=[app], exporters=[DebugExporter()],
-        self_telemetry_namespace=None, restart_alarm=False,
+        self_telemetry_namespace=None, monitoring=False,
     )
     return Template.from_stack(stack)
 
@@ -204,12 +209,24 @@ def test_no_aws_exporter_means_no_aws_permissions(debug_only_template: Template)
     assert env["OTEL_PROPAGATORS"] == "tracecontext,baggage"
 
 
-def test_a_changed_config_changes_the_task_definition(
-    sidecar_template: Template, debug_only_template: Template
-) -> None:
-    first = collector_config_text(containers(sidecar_template)["otel-collector"])
-    second = collector_config_text(containers(debug_only_template)["otel-collector"])
-    assert first != second  # the config is part of the task definition, so a deploy rolls it out
+def test_a_changed_config_changes_the_task_definition(debug_only_template: Template) -> None:
+    # GIVEN the same sidecar with one option changed
+    stack = new_stack("DebugSidecarStack")
+    task, app = app_task(stack)
+    CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app],
+        exporters=[DebugExporter(verbosity="detailed")], self_telemetry_namespace=None,
+        monitoring=False,
+    )
+    changed = Template.from_stack(stack)
+    # THEN only the task definition's collector config differs, so a deploy rolls it out
+    before = containers(debug_only_template)["otel-collector"]
+    after = containers(changed)["otel-collector"]
+    assert collector_config_text(before) != collector_config_text(after)
+    assert "verbosity: detailed" in collector_config_text(after)
+    assert {k: v for k, v in before.items() if k not in ("Environment", "Image")} == {
+        k: v for k, v in after.items() if k not in ("Environment", "Image")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +266,8 @@ def test_secrets_reach_the_collector_through_ecs_secrets(secret_header_template:
         if "secretsmanager:GetSecretValue" in statement["Action"]
     ]
     assert len(secret_grants) == 1
-    assert "honeycomb/api-key" in str(secret_grants[0]["Resource"])
+    # a secret named by its name is granted with the six characters Secrets Manager appends
+    assert "honeycomb/api-key-??????" in json.dumps(secret_grants[0]["Resource"])
 
 
 # -- sidecar errors --------------------------------------------------------------------------------
@@ -421,11 +439,10 @@ def test_gateway_security_group_allows_otlp_from_the_vpc_only(gateway_template: 
     ]
     ports = {r["FromPort"] for r in rules}
     assert {4317, 4318} <= ports
+    (vpc_id,) = gateway_template.find_resources("AWS::EC2::VPC")
     for rule in rules:
-        assert rule.get("CidrIp") not in ("0.0.0.0/0",) and "CidrIpv6" not in rule
-        assert rule["CidrIp"] == {"Fn::GetAtt": [Match.any_value(), "CidrBlock"]} or isinstance(
-            rule["CidrIp"], dict
-        )
+        assert "CidrIpv6" not in rule
+        assert rule["CidrIp"] == {"Fn::GetAtt": [vpc_id, "CidrBlock"]}
 
 
 def test_gateway_runs_on_arm64_with_a_matching_image(
@@ -510,3 +527,131 @@ def test_agent_mode_refuses_its_own_exporters() -> None:
             stack, "Agent", task_definition=task, app_containers=[app], gateway=gateway,
             exporters=[XRayExporter()],
         )
+
+
+# -- secrets, IAM and log groups in the less common shapes ------------------------------------------
+
+
+def sidecar_with(stack: cdk.Stack, exporters: list[Any]) -> None:
+    task, app = app_task(stack)
+    CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app], exporters=exporters,
+        monitoring=False, self_telemetry_namespace=None,
+    )
+
+
+def honeycomb(secret: SecretRef) -> OtlpExporter:
+    return OtlpExporter(name="hc", endpoint="api.honeycomb.io:443", headers={"x-honeycomb-team": secret})
+
+
+def test_a_partial_secrets_manager_arn_is_refused() -> None:
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:otel/api-key"
+    with pytest.raises(OtelFargateError, match=r"secrets\.HC_KEY\.secret_id: a Secrets Manager ARN must be complete .*got 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:otel/api-key'"):
+        sidecar_with(new_stack("PartialArn"), [honeycomb(SecretRef(env_name="HC_KEY", secret_id=arn))])
+
+
+def test_a_complete_secret_arn_is_granted_exactly() -> None:
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:otel-tokens-AbC123"
+    stack = new_stack("CompleteArn")
+    sidecar_with(stack, [honeycomb(SecretRef(env_name="HC_KEY", secret_id=arn))])
+    assert arn in json.dumps(Template.from_stack(stack).to_json())
+
+
+def test_an_ssm_parameter_arn_keeps_its_account() -> None:
+    arn = "arn:aws:ssm:eu-west-1:999999999999:parameter/otel/key"
+    stack = new_stack("SsmArn")
+    sidecar_with(stack, [honeycomb(SecretRef(env_name="HC_KEY", secret_id=arn, kind="ssm"))])
+    text = json.dumps(Template.from_stack(stack).to_json())
+    assert "eu-west-1:999999999999:parameter/otel/key" in text
+    assert "eu-west-1:123456789012:parameter/otel/key" not in text
+
+
+def test_an_ssm_parameter_arn_in_another_region_is_refused() -> None:
+    arn = "arn:aws:ssm:us-east-1:999999999999:parameter/otel/key"
+    with pytest.raises(OtelFargateError, match=r"secrets\.HC_KEY\.secret_id: an SSM parameter ARN must be in the stack's region \(eu-west-1\), got 'arn:aws:ssm:us-east-1"):
+        sidecar_with(new_stack("SsmOtherRegion"), [honeycomb(SecretRef(env_name="HC_KEY", secret_id=arn, kind="ssm"))])
+
+
+def test_cdk_tokens_in_exporter_settings_resolve_in_the_config() -> None:
+    # GIVEN an EMF exporter writing to a log group the stack owns, named by a token
+    stack = new_stack("TokenGroup")
+    group = logs.LogGroup(stack, "Metrics")
+    sidecar_with(stack, [CloudWatchEmfExporter(namespace="Shop", log_group_name=group.log_group_name)])
+    template = Template.from_stack(stack)
+    collector = containers(template)["otel-collector"]
+    config = container_environment(collector)["OTEL_FARGATE_CONFIG"]
+    # THEN the config references the group (CloudFormation resolves it), never a token string
+    assert "Token[" not in json.dumps(config)
+    assert {"Ref": template_logical_id(template, "AWS::Logs::LogGroup", "Metrics")} in config["Fn::Join"][1]
+
+
+def template_logical_id(template: Template, kind: str, prefix: str) -> str:
+    (found,) = [k for k in template.find_resources(kind) if k.startswith(prefix)]
+    return found
+
+
+def test_cloudwatch_otlp_metrics_may_put_metric_data() -> None:
+    stack = new_stack("OtlpMetrics")
+    sidecar_with(stack, [AwsOtlpExporter(signal="metrics", region="eu-west-1")])
+    assert "cloudwatch:PutMetricData" in policy_actions(Template.from_stack(stack))
+
+
+def test_aws_otlp_logs_group_must_exist_and_is_not_created() -> None:
+    stack = new_stack("OtlpLogs")
+    sidecar_with(stack, [AwsOtlpExporter(
+        signal="logs", region="eu-west-1", log_group_name="/app/otlp", log_stream_name="app",
+    )])
+    template = Template.from_stack(stack)
+    names = [g["Properties"].get("LogGroupName") for g in template.find_resources("AWS::Logs::LogGroup").values()]
+    assert "/app/otlp" not in names
+    assert "logs:PutLogEvents" in policy_actions(template)
+    assert "logs:CreateLogGroup" not in policy_actions(template)
+
+
+def test_an_exporter_in_another_region_is_granted_there_and_creates_its_own_group() -> None:
+    stack = new_stack("OtherRegion")
+    sidecar_with(stack, [CloudWatchEmfExporter(namespace="Shop", log_group_name="/shop/metrics", region="us-east-1")])
+    template = Template.from_stack(stack)
+    names = [g["Properties"].get("LogGroupName") for g in template.find_resources("AWS::Logs::LogGroup").values()]
+    assert "/shop/metrics" not in names  # the stack cannot create a group in us-east-1
+    text = json.dumps(template.find_resources("AWS::IAM::Policy"))
+    assert ":logs:us-east-1:" in text and "/shop/metrics" in text
+    assert "logs:CreateLogGroup" in policy_actions(template)
+
+
+def test_export_log_groups_are_removed_with_the_stack(sidecar_template: Template) -> None:
+    groups = sidecar_template.find_resources("AWS::Logs::LogGroup", {"Properties": {"LogGroupName": "/shop/metrics"}})
+    (group,) = groups.values()
+    assert group["DeletionPolicy"] == "Delete"
+
+
+@pytest.mark.parametrize(
+    ("probe_timeout", "expected"), [(2.0, "2s"), (1.5, "1500ms"), (0.25, "250ms")]
+)
+def test_probe_timeout_is_a_go_duration(probe_timeout: float, expected: str) -> None:
+    from otel_fargate.container import probe_command
+
+    timing = HealthCheckTiming(probe_timeout_seconds=probe_timeout)
+    assert probe_command("/healthcheck", "http://127.0.0.1:13133/", timing)[-1] == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"probe_timeout_seconds": 0.01}, r"health_check\.probe_timeout_seconds: must be from 0\.1 up to below timeout_seconds \(5\), got 0\.01"),
+        ({"probe_timeout_seconds": "2s"}, r"health_check\.probe_timeout_seconds: .*got '2s'"),
+        ({"interval_seconds": 4}, r"health_check\.interval_seconds: ECS accepts a whole number from 5 to 300, got 4"),
+        ({"retries": 11}, r"health_check\.retries: ECS accepts a whole number from 1 to 10, got 11"),
+        ({"timeout_seconds": 10}, r"health_check\.timeout_seconds: must be shorter than interval_seconds \(10\), got 10"),
+    ],
+)
+def test_health_check_timing_bad_input(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(OtelFargateError, match=message):
+        HealthCheckTiming(**kwargs)
+
+
+def test_gateway_gives_the_service_connect_proxy_memory(gateway_template: Template) -> None:
+    gateway = next(c for c in collector_containers(gateway_template.to_json()) if "PortMappings" in c)
+    assert gateway["Memory"] == 1024 - 128
+    limit = int(container_environment(gateway)["GOMEMLIMIT"].removesuffix("MiB"))
+    assert limit < 1024 - 128

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from .errors import OtelFargateError
 
+#: Task memory left to the Service Connect (Envoy) proxy container that ECS adds to a task
+#: using Service Connect; AWS asks for at least 64 MiB.
+SERVICE_CONNECT_PROXY_MEMORY_MIB = 128
+
 #: Task memory (MiB) that Fargate accepts for each task CPU value.
 FARGATE_CPU_MEMORY: dict[int, tuple[int, ...]] = {
     256: (512, 1024, 2048),

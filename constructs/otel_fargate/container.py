@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, Fn
+from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -33,8 +34,9 @@ _FULL_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:.*-[A-Za-z0-9]{6}
 class HealthCheckTiming:
     """Timing of the collector's ECS health check.
 
-    Default: every 10 s, 5 s timeout, healthy after 3 tries, 30 s start period, and the probe
-    itself gives up after 2 s so a hung endpoint is reported before ECS kills the check.
+    Default: every 10 s with a 5 s timeout; unhealthy after 3 failures in a row (one success
+    makes it healthy); failures in the first 30 s do not count; and the probe itself gives up
+    after 2 s, so a hung endpoint is reported by the probe before ECS kills the check.
     ECS limits: interval 5-300 s, timeout 2-60 s, retries 1-10, start period 0-300 s.
     """
 
@@ -57,9 +59,12 @@ class HealthCheckTiming:
                     f"health_check.{name}: ECS accepts a whole number from {low} to {high}, "
                     f"got {value!r}"
                 )
-        if not 0 < self.probe_timeout_seconds < self.timeout_seconds:
+        probe = self.probe_timeout_seconds
+        if isinstance(probe, bool) or not isinstance(probe, int | float) or not (
+            0.1 <= probe < self.timeout_seconds
+        ):
             raise OtelFargateError(
-                "health_check.probe_timeout_seconds: must be above 0 and below timeout_seconds "
+                "health_check.probe_timeout_seconds: must be from 0.1 up to below timeout_seconds "
                 f"({self.timeout_seconds}), got {self.probe_timeout_seconds!r}"
             )
         if self.timeout_seconds >= self.interval_seconds:
@@ -71,30 +76,52 @@ class HealthCheckTiming:
 
 def probe_command(probe_path: str, url: str, timing: HealthCheckTiming) -> list[str]:
     """The exec-form ECS health check command (never ``CMD-SHELL``: the image has no shell)."""
-    return ["CMD", probe_path, "--url", url, "--timeout", f"{timing.probe_timeout_seconds:g}s"]
+    milliseconds = round(timing.probe_timeout_seconds * 1000)
+    timeout = f"{milliseconds // 1000}s" if milliseconds % 1000 == 0 else f"{milliseconds}ms"
+    return ["CMD", probe_path, "--url", url, "--timeout", timeout]
 
 
 def ecs_secrets(scope: Construct, refs: Mapping[str, Any]) -> dict[str, ecs.Secret]:
-    """ECS secrets for the ``${env:NAME}`` references of a rendered configuration."""
+    """ECS secrets for the ``${env:NAME}`` references of a rendered configuration.
+
+    A Secrets Manager secret is named by its name or its complete ARN (the one ending in the
+    six random characters Secrets Manager appends; a partial ARN whose name happens to end in a
+    six-character segment cannot be told apart, so give such a secret by name). An SSM
+    SecureString parameter is named by its name or an ARN in the stack's region. The execution
+    role may read exactly these.
+    """
     secrets: dict[str, ecs.Secret] = {}
     for env_name in sorted(refs):
         ref = refs[env_name]
         secret_id: str = ref.secret_id
+        setting = f"secrets.{env_name}.secret_id"
         if ref.kind == "ssm":
-            name = (
-                secret_id.split(":parameter", 1)[1] if secret_id.startswith("arn:") else secret_id
-            )
-            parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
-                scope, f"Param{env_name}", parameter_name=name
-            )
+            if secret_id.startswith("arn:"):
+                region = secret_id.split(":")[3] if secret_id.count(":") >= 5 else ""
+                stack_region = Stack.of(scope).region
+                if Token.is_unresolved(stack_region) or region != stack_region:
+                    raise OtelFargateError(
+                        f"{setting}: an SSM parameter ARN must be in the stack's region "
+                        f"({stack_region if not Token.is_unresolved(stack_region) else 'unset'})"
+                        f", got {secret_id!r}"
+                    )
+                parameter = ssm.StringParameter.from_string_parameter_arn(
+                    scope, f"Param{env_name}", secret_id
+                )
+            else:
+                parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
+                    scope, f"Param{env_name}", parameter_name=secret_id
+                )
             secrets[env_name] = ecs.Secret.from_ssm_parameter(parameter)
             continue
-        if _FULL_SECRET_ARN.match(secret_id):
+        if secret_id.startswith("arn:"):
+            if not _FULL_SECRET_ARN.match(secret_id):
+                raise OtelFargateError(
+                    f"{setting}: a Secrets Manager ARN must be complete (ending in the six "
+                    f"characters Secrets Manager appends), or give the secret's name, "
+                    f"got {secret_id!r}"
+                )
             secret = secretsmanager.Secret.from_secret_complete_arn(
-                scope, f"Secret{env_name}", secret_id
-            )
-        elif secret_id.startswith("arn:"):
-            secret = secretsmanager.Secret.from_secret_partial_arn(
                 scope, f"Secret{env_name}", secret_id
             )
         else:
@@ -143,12 +170,7 @@ def add_collector_container(
             start_period=Duration.seconds(timing.start_period_seconds),
         )
     environment = dict(rendered.environment)
-    # ``${env:NAME}`` is the collector's syntax, not CloudFormation's: inside Fn::Sub the
-    # ``${!`` escape turns back into a literal ``${`` when the stack deploys.
-    config_text: str = rendered.yaml
-    environment[CONFIG_ENV] = (
-        Fn.sub(config_text.replace("${", "${!")) if "${" in config_text else config_text
-    )
+    environment[CONFIG_ENV] = rendered.yaml
     restart = restart_attempt_period_seconds is not None
     container = task_definition.add_container(
         COLLECTOR_CONTAINER_NAME,
@@ -174,6 +196,12 @@ def add_collector_container(
     )
     acknowledge(
         task_definition,
+        "CloudFormation-Validate::E1029",
+        "${env:NAME} in the collector configuration is the collector's own syntax, resolved "
+        "inside the container from ECS secrets; CloudFormation leaves it alone outside Fn::Sub.",
+    )
+    acknowledge(
+        task_definition,
         "AwsSolutions-ECS2",
         "The collector's environment holds its configuration and sizing, never a secret: "
         "every credential reaches the container through ECS secrets as ${env:NAME}.",
@@ -191,22 +219,27 @@ def add_collector_container(
 def create_export_log_groups(
     scope: Construct, rendered: Any, *, default_retention_days: int
 ) -> dict[str, logs.LogGroup]:
-    """Create the log groups that ``rendered``'s exporters write, each with its retention.
+    """Create the log groups that ``rendered``'s exporters would create, with their retention.
 
-    The exporters then only need to create streams. Groups whose names hold per-task
-    placeholders (``{TaskId}``) are left to the exporter, which creates them at run time.
+    The exporters then only create streams. Groups the stack cannot create (names with per-task
+    placeholders, another region) are left to the exporter; groups an exporter expects to exist
+    (the AWS OTLP logs endpoint) are left to their owner. The groups are removed with the stack,
+    so a failed first deploy or a destroy never blocks the next deploy with "already exists".
     """
-    from .permissions import is_static_log_group
+    from .permissions import stack_creates_log_group
 
+    stack = Stack.of(scope)
     groups: dict[str, logs.LogGroup] = {}
     for group in sorted(rendered.iam.log_groups_written, key=lambda g: g.name):
-        if not is_static_log_group(group.name) or group.name in groups:
+        if not stack_creates_log_group(stack, group) or group.name in groups:
             continue
         days = group.retention_days if group.retention_days is not None else default_retention_days
+        digest = hashlib.sha256(group.name.encode()).hexdigest()[:8]
         groups[group.name] = logs.LogGroup(
             scope,
-            "LogGroup" + re.sub(r"[^A-Za-z0-9]", "", group.name.title()),
+            f"LogGroup{digest}",
             log_group_name=group.name,
             retention=retention_days(f"log group {group.name}: retention_days", days),
+            removal_policy=RemovalPolicy.DESTROY,
         )
     return groups

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ._fargate import check_fargate_size
+from ._fargate import SERVICE_CONNECT_PROXY_MEMORY_MIB, check_fargate_size
 from .config import ConfigError, Exporter, exporters_from_spec
 from .errors import EnvironmentConfigError, OtelFargateError
 
@@ -26,6 +26,9 @@ _VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _CIDR = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})/(\d{1,2})$")
 
 T = TypeVar("T")
+
+#: The least memory the demo's load generator is given.
+DEMO_APP_MIN_MEMORY_MIB = 128
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,11 @@ class DemoSettings:
     memory_mib: int = 1024
     collector_cpu: int = 256
     collector_memory_mib: int = 256
+
+    @property
+    def app_memory_mib(self) -> int:
+        """Memory left to the demo app: the task's, less the collector's and the proxy's."""
+        return self.memory_mib - self.collector_memory_mib - SERVICE_CONNECT_PROXY_MEMORY_MIB
 
 
 @dataclass(frozen=True)
@@ -206,9 +214,11 @@ def _parse_image(reader: _Reader | None) -> ImageSettings:
     return ImageSettings(kind=kind, name=name, probe_path=probe_path)
 
 
-def _parse_gateway(reader: _Reader | None) -> GatewaySettings:
+def _parse_gateway(path: str, reader: _Reader | None) -> GatewaySettings:
     if reader is None:
-        return GatewaySettings()
+        raise EnvironmentConfigError(
+            f"{path}.gateway: required (it names at least the gateway's exporters), got nothing"
+        )
     d = GatewaySettings()
     cpu = reader.integer("cpu", d.cpu, low=256, high=16384)
     memory = reader.integer("memory_mib", d.memory_mib, low=512, high=122880)
@@ -265,19 +275,40 @@ def _parse_demo(reader: _Reader | None) -> DemoSettings:
         memory_mib=reader.integer("memory_mib", d.memory_mib, low=512, high=122880),
         collector_cpu=reader.integer("collector_cpu", d.collector_cpu, low=64, high=16384),
         collector_memory_mib=reader.integer(
-            "collector_memory_mib", d.collector_memory_mib, low=64, high=122880
+            "collector_memory_mib", d.collector_memory_mib, low=128, high=122880
         ),
     )
     reader.finish()
     _check_fargate_size(reader.path, settings.cpu, settings.memory_mib)
+    if settings.collector_cpu >= settings.cpu:
+        raise EnvironmentConfigError(
+            f"{reader.path}.collector_cpu: must leave CPU for the app in a task of "
+            f"{settings.cpu} units, got {settings.collector_cpu}"
+        )
+    if settings.app_memory_mib < DEMO_APP_MIN_MEMORY_MIB:
+        raise EnvironmentConfigError(
+            f"{reader.path}.collector_memory_mib: must leave at least "
+            f"{DEMO_APP_MIN_MEMORY_MIB} MiB for the app beside the collector and the "
+            f"{SERVICE_CONNECT_PROXY_MEMORY_MIB} MiB Service Connect proxy in a task of "
+            f"{settings.memory_mib} MiB, got {settings.collector_memory_mib}"
+        )
     return settings
 
 
-def _parse_cidr(path: str, value: str) -> str:
+#: Addresses each Availability Zone takes in a new VPC: a public /24 and a private /22.
+_ADDRESSES_PER_AZ = 256 + 1024
+
+
+def _parse_cidr(path: str, value: str, max_azs: int) -> str:
     match = _CIDR.match(value)
-    if not match or any(int(p) > 255 for p in match.groups()[:4]) or not 16 <= int(match[5]) <= 24:
+    if not match or any(int(p) > 255 for p in match.groups()[:4]) or not 16 <= int(match[5]) <= 20:
         raise EnvironmentConfigError(
-            f"{path}: must be an IPv4 CIDR block with a prefix from /16 to /24, got {value!r}"
+            f"{path}: must be an IPv4 CIDR block with a prefix from /16 to /20, got {value!r}"
+        )
+    if 2 ** (32 - int(match[5])) < max_azs * _ADDRESSES_PER_AZ:
+        raise EnvironmentConfigError(
+            f"{path}: {value!r} is too small for {max_azs} Availability Zones, each taking a "
+            f"public /24 and a private /22; use a larger block or fewer max_azs"
         )
     return value
 
@@ -295,26 +326,28 @@ def parse_environment(name: str, data: object) -> EnvironmentSettings:
     vpc_id = r.string("vpc_id", None, _VPC_ID, "a VPC id such as vpc-0123456789abcdef0")
     cidr = r.string("vpc_cidr", "10.40.0.0/16")
     assert cidr is not None
+    max_azs = r.integer("max_azs", 2, low=2, high=6)
     settings = EnvironmentSettings(
         name=name,
         account=account,
         region=region,
         vpc_id=vpc_id,
-        vpc_cidr=_parse_cidr(f"{r.path}.vpc_cidr", cidr),
-        max_azs=r.integer("max_azs", 2, low=2, high=6),
+        vpc_cidr=_parse_cidr(f"{r.path}.vpc_cidr", cidr, max_azs),
+        max_azs=max_azs,
         nat_gateways=r.integer("nat_gateways", 1, low=0, high=6),
         log_retention_days=r.integer("log_retention_days", 30, low=1, high=3653),
         alarm_email=r.string(
             "alarm_email", None, re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "an e-mail address"
         ),
-        gateway=_parse_gateway(r.child("gateway")),
+        gateway=_parse_gateway(r.path, r.child("gateway")),
         demo=_parse_demo(r.child("demo")),
     )
     r.finish()
-    if vpc_id is not None and account is None:
+    if vpc_id is not None and (account is None or region is None):
         raise EnvironmentConfigError(
-            f"{r.path}.vpc_id: looking up {vpc_id!r} needs environments.{name}.account "
-            "(synth stays offline without one)"
+            f"{r.path}.vpc_id: looking up {vpc_id!r} needs environments.{name}.account and "
+            f".region (synth stays offline without them), got account {account!r}, "
+            f"region {region!r}"
         )
     if settings.nat_gateways == 0 and vpc_id is None:
         raise EnvironmentConfigError(

@@ -15,7 +15,7 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ._fargate import check_fargate_size
+from ._fargate import SERVICE_CONNECT_PROXY_MEMORY_MIB, check_fargate_size
 from ._nag import acknowledge
 from .config import CollectorConfigOptions, RenderedConfig, render
 from .container import (
@@ -65,7 +65,9 @@ class CollectorGateway(Construct):
     :param service_name: Cloud Map discovery name prefix and metric dimension.
         Default: ``otel-gateway``.
     :param cpu: task CPU units (1024 = 1 vCPU). Default: 512.
-    :param memory_mib: task memory; the collector is the only container and gets all of it.
+    :param memory_mib: task memory. The collector gets all of it but
+        ``SERVICE_CONNECT_PROXY_MEMORY_MIB`` (128 MiB), left to the Service Connect proxy that
+        ECS adds to the task; the memory limiter and ``GOMEMLIMIT`` are sized from the rest.
         Default: 1024.
     :param desired_count: tasks to run initially. Default: 2, spread across Availability Zones.
     :param min_capacity: autoscaling minimum. Default: 2.
@@ -220,10 +222,11 @@ class CollectorGateway(Construct):
                 "a rotation Lambda.",
             )
 
+        collector_memory_mib = memory_mib - SERVICE_CONNECT_PROXY_MEMORY_MIB
         self.config_options = CollectorConfigOptions(
             preset="gateway",
             exporters=tuple(exporters),
-            memory_mib=memory_mib,
+            memory_mib=collector_memory_mib,
             cpu_units=cpu,
             environment_name=self.environment_name,
             service_name=service_name,
@@ -263,7 +266,7 @@ class CollectorGateway(Construct):
             health_check=health_check,
             timing=timing,
             cpu=cpu,
-            memory_mib=memory_mib,
+            memory_mib=collector_memory_mib,
             log_group=self.log_group,
             stop_timeout_seconds=stop_timeout_seconds,
             essential=True,
@@ -286,8 +289,15 @@ class CollectorGateway(Construct):
         self.export_log_groups = create_export_log_groups(
             self, self.rendered_config, default_retention_days=log_retention_days
         )
-        grant_collector_permissions(self, self.task_definition.task_role, self.rendered_config.iam)
+        self.export_policy = grant_collector_permissions(
+            self, self.task_definition.task_role, self.rendered_config.iam
+        )
 
+        subnets = (
+            vpc_subnets
+            if vpc_subnets is not None
+            else ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        )
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -316,11 +326,7 @@ class CollectorGateway(Construct):
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
             availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED,
             security_groups=[self.security_group],
-            vpc_subnets=(
-                vpc_subnets
-                if vpc_subnets is not None
-                else ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
-            ),
+            vpc_subnets=subnets,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,
             service_connect_configuration=ecs.ServiceConnectProps(
@@ -344,6 +350,11 @@ class CollectorGateway(Construct):
                 ),
             ),
         )
+        # Tasks start only once they may write, and where: the exporters create no groups.
+        if self.export_policy is not None:
+            self.service.node.add_dependency(self.export_policy)
+        for group in self.export_log_groups.values():
+            self.service.node.add_dependency(group)
         self.scaling = self.service.auto_scale_task_count(
             min_capacity=min_capacity, max_capacity=max_capacity
         )
@@ -362,7 +373,7 @@ class CollectorGateway(Construct):
 
         self.load_balancer: elbv2.NetworkLoadBalancer | None = None
         if internal_nlb:
-            self.load_balancer = self._add_internal_nlb(cluster, timing)
+            self.load_balancer = self._add_internal_nlb(cluster, timing, subnets)
 
         self.monitoring: CollectorMonitoring | None = None
         if monitoring:
@@ -372,7 +383,7 @@ class CollectorGateway(Construct):
                 environment_name=self.environment_name,
                 service_name=service_name,
                 namespace=self_telemetry_namespace,
-                memory_limit_mib=memory_mib,
+                memory_limit_mib=collector_memory_mib,
                 service=self.service,
                 container_insights_enhanced=container_insights_enhanced,
                 collector_log_group=self.log_group,
@@ -380,7 +391,10 @@ class CollectorGateway(Construct):
             )
 
     def _add_internal_nlb(
-        self, cluster: ecs.ICluster, timing: HealthCheckTiming
+        self,
+        cluster: ecs.ICluster,
+        timing: HealthCheckTiming,
+        subnets: ec2.SubnetSelection,
     ) -> elbv2.NetworkLoadBalancer:
         # NLB health checks come from the load balancer's nodes inside the VPC.
         self.security_group.add_ingress_rule(
@@ -394,7 +408,7 @@ class CollectorGateway(Construct):
             vpc=cluster.vpc,
             internet_facing=False,
             cross_zone_enabled=True,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            vpc_subnets=subnets,
         )
         acknowledge(
             nlb,

@@ -147,8 +147,5 @@ class CollectorImage:
             platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
             build_args={"COLLECTOR_VERSION": COLLECTOR_VERSION},
             ignore_mode=IgnoreMode.DOCKER,
-            # The fingerprint would not otherwise tell an arm64 build from an amd64 one, and
-            # one of the two would be deployed for both architectures.
-            extra_hash=f"{self._target}/{'arm64' if arm else 'amd64'}",
         )
         return BoundImage(ecs.ContainerImage.from_docker_image_asset(asset), self._probe_path)

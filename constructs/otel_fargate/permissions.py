@@ -6,12 +6,14 @@ Only what the rendered configuration uses is granted:
   has no resource-level permissions).
 * ``AwsOtlpExporter`` for traces (X-Ray OTLP endpoint): ``xray:PutSpans`` on ``*``.
 * ``CloudWatchEmfExporter``, ``CloudWatchLogsExporter``, the collector's own metrics and
-  ``AwsOtlpExporter`` for logs: ``logs:CreateLogStream``, ``logs:PutLogEvents`` and
-  ``logs:DescribeLogStreams`` on the log groups they write, which the construct creates with
-  their retention. Groups named with per-task placeholders are created by the exporter, which
-  then also gets ``logs:CreateLogGroup`` and ``logs:PutRetentionPolicy`` on them.
-* ``AwsOtlpExporter`` for metrics (CloudWatch OTLP endpoint): ``cloudwatch:PutMetricData`` with a
-  ``cloudwatch:namespace`` condition.
+  ``AwsOtlpExporter`` for logs: ``logs:CreateLogStream`` and ``logs:PutLogEvents`` on the log
+  groups they write (in the exporter's region when it names one). The stack creates those
+  groups, with their retention, when it can: a fixed name in the stack's own region. A group it
+  cannot create (a name with per-task placeholders, another region) is created by the
+  exporter, which then also gets ``logs:CreateLogGroup`` and ``logs:PutRetentionPolicy`` on it.
+  The AWS OTLP logs endpoint writes only to a group and stream that already exist.
+* ``AwsOtlpExporter`` for metrics (CloudWatch OTLP endpoint): ``cloudwatch:PutMetricData``; it
+  has no resource-level permissions.
 
 Secrets are not granted here: ECS ``secrets`` grant the execution role read access to exactly
 the secrets and parameters the container uses.
@@ -22,8 +24,8 @@ exporter needs no CloudWatch metrics permission at all.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from aws_cdk import ArnFormat, Stack, Token
@@ -34,30 +36,41 @@ from ._nag import acknowledge
 
 _XRAY_SEGMENT_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 _XRAY_OTLP_ACTIONS = ["xray:PutSpans"]
-_LOGS_WRITE_ACTIONS = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+_LOGS_WRITE_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 
 
 def _arn_pattern(name: str) -> str:
-    """Turn exporter placeholders such as ``{TaskId}`` into IAM wildcards."""
+    """Turn exporter placeholders such as ``{TaskId}`` into IAM wildcards (tokens pass as-is)."""
+    if Token.is_unresolved(name):
+        return name
     return re.sub(r"\{[^}]*\}", "*", name)
 
 
-def _log_group_arns(stack: Stack, names: Iterable[str]) -> list[str]:
-    arns: list[str] = []
-    for name in sorted({_arn_pattern(n) for n in names}):
-        base = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        arns += [base, f"{base}:log-stream:*"]
-    return arns
+def _log_group_arn(stack: Stack, group: Any) -> str:
+    return stack.format_arn(
+        service="logs",
+        resource="log-group",
+        resource_name=_arn_pattern(group.name),
+        region=group.region,
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
 
 
 def is_static_log_group(name: str) -> bool:
-    """True when ``name`` has no exporter placeholders, so CloudFormation can create the group."""
-    return "{" not in name
+    """True when ``name`` is a fixed name: no exporter placeholders and no CDK token."""
+    return not Token.is_unresolved(name) and "{" not in name
+
+
+def stack_creates_log_group(stack: Stack, group: Any) -> bool:
+    """True when the stack creates ``group`` (a ``LogGroupWrite``) with its retention.
+
+    That is a group the exporter would otherwise create, with a fixed name, in the stack's
+    own region.
+    """
+    same_region = group.region is None or (
+        not Token.is_unresolved(stack.region) and group.region == stack.region
+    )
+    return bool(group.creates_group) and is_static_log_group(group.name) and same_region
 
 
 def policy_statements(stack: Stack, needs: Any) -> list[iam.PolicyStatement]:
@@ -72,79 +85,85 @@ def policy_statements(stack: Stack, needs: Any) -> list[iam.PolicyStatement]:
         statements.append(
             iam.PolicyStatement(sid="XRayWrite", actions=xray_actions, resources=["*"])
         )
-    log_groups = [group.name for group in needs.log_groups_written]
-    if log_groups:
+    groups = sorted(needs.log_groups_written, key=lambda g: (g.name, g.region or ""))
+    if groups:
+        arns = sorted({_log_group_arn(stack, g) for g in groups})
         statements.append(
             iam.PolicyStatement(
                 sid="LogsWrite",
                 actions=_LOGS_WRITE_ACTIONS,
-                resources=_log_group_arns(stack, log_groups),
+                resources=[*arns, *(f"{arn}:log-stream:*" for arn in arns)],
             )
         )
-    # Groups whose names hold per-task placeholders cannot be created by CloudFormation:
-    # the exporter creates them, and only those.
-    created_by_exporter = [
-        group.name
-        for group in needs.log_groups_written
-        if group.creates_group and not is_static_log_group(group.name)
-    ]
+    created_by_exporter = sorted(
+        {
+            _log_group_arn(stack, g)
+            for g in groups
+            if g.creates_group and not stack_creates_log_group(stack, g)
+        }
+    )
     if created_by_exporter:
         statements.append(
             iam.PolicyStatement(
                 sid="LogsCreate",
                 actions=["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
-                resources=_log_group_arns(stack, created_by_exporter)[::2],
+                resources=created_by_exporter,
             )
         )
-    if needs.put_metric_data and needs.metric_namespaces:
+    if needs.put_metric_data:
         statements.append(
             iam.PolicyStatement(
-                sid="MetricsWrite",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={
-                    "StringEquals": {"cloudwatch:namespace": sorted(set(needs.metric_namespaces))}
-                },
+                sid="MetricsWrite", actions=["cloudwatch:PutMetricData"], resources=["*"]
             )
         )
     return statements
 
 
-def grant_collector_permissions(scope: Construct, role: iam.IRole, needs: Any) -> None:
-    """Attach the statements for ``needs`` to ``role`` and acknowledge the unavoidable wildcards."""
-    statements = policy_statements(Stack.of(scope), needs)
+def grant_collector_permissions(scope: Construct, role: iam.IRole, needs: Any) -> iam.Policy | None:
+    """Attach the statements for ``needs`` to ``role``, acknowledging the unavoidable wildcards.
+
+    Returns the policy (``None`` when nothing is needed), so that services can wait for it.
+    """
+    stack = Stack.of(scope)
+    statements = policy_statements(stack, needs)
     if not statements:
-        return
+        return None
     policy = iam.Policy(scope, "ExportPolicy", statements=statements)
     policy.attach_to_role(role)
-    if needs.xray_write or needs.xray_otlp_spans:
+    if needs.xray_write or needs.xray_otlp_spans or needs.put_metric_data:
         acknowledge(
             policy,
             "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray PutTraceSegments/PutTelemetryRecords/PutSpans support no resource-level "
-            "permissions; the statement lists only the write actions the configured exporter "
-            "calls.",
+            "X-Ray PutTraceSegments/PutTelemetryRecords/PutSpans and CloudWatch PutMetricData "
+            "support no resource-level permissions; the statements list only the write actions "
+            "the configured exporters call.",
         )
-    stack = Stack.of(scope)
-    for arn in _log_group_arns(stack, [g.name for g in needs.log_groups_written])[1::2]:
-        acknowledge(
-            policy,
-            f"AwsSolutions-IAM5[Resource::{_nag_form(stack, arn)}]",
-            "Log streams are created by the exporter at run time; the wildcard covers only "
-            "streams inside a log group the configured exporters write.",
-        )
-    if needs.put_metric_data and needs.metric_namespaces:
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "cloudwatch:PutMetricData supports no resource-level permissions; it is "
-            "limited by a cloudwatch:namespace condition instead.",
-        )
+    for statement in statements:
+        for resource in statement.resources:
+            if "*" in resource and resource != "*":
+                acknowledge(
+                    policy,
+                    f"AwsSolutions-IAM5[Resource::{_nag_form(stack, resource)}]",
+                    "Log streams (and groups named per task) are created by the exporter at run "
+                    "time; the wildcard stays inside the log-group names the exporters write.",
+                )
+    return policy
 
 
-def _nag_form(stack: Stack, arn: str) -> str:
-    """``arn`` as cdk-nag prints it in a finding id (pseudo parameters as ``<AWS::...>``)."""
-    region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
-    account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
-    tail = arn.split(":logs:", 1)[1].split(":", 2)[2]
-    return f"arn:<AWS::Partition>:logs:{region}:{account}:{tail}"
+def _nag_form(stack: Stack, value: str) -> str:
+    """``value`` as cdk-nag prints it in a finding id: references as ``<LogicalId>``."""
+    resolved = stack.resolve(value)
+    if isinstance(resolved, str):
+        return resolved
+    parts = resolved.get("Fn::Join", ["", [resolved]])[1] if isinstance(resolved, dict) else []
+    text = ""
+    for part in parts:
+        if isinstance(part, str):
+            text += part
+        elif "Ref" in part:
+            text += f"<{part['Ref']}>"
+        elif "Fn::GetAtt" in part:
+            text += f"<{'.'.join(part['Fn::GetAtt'])}>"
+        else:
+            text += "<" + json.dumps(part, sort_keys=True) + ">"
+    return text

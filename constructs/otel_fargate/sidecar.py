@@ -91,8 +91,10 @@ class CollectorSidecar(Construct):
     :param config_replacement: replaces the rendered config (validated). Default: none.
     :param self_telemetry_namespace: CloudWatch namespace for the collector's own metrics, or
         ``None`` to keep them local. Default: ``OtelFargate/Collector``.
-    :param alarm_topic: SNS topic for the restart alarm. Default: the alarm has no actions.
-    :param restart_alarm: create an alarm when the collector restarts. Default: on.
+    :param alarm_topic: SNS topic for the alarms. Default: alarms have no actions.
+    :param monitoring: a dashboard and alarms for this collector (``CollectorMonitoring`` with
+        ``sidecar=True``): export failures, queue, refusals, memory, and collector crashes
+        counted from its log. Default: on.
     """
 
     def __init__(
@@ -121,7 +123,7 @@ class CollectorSidecar(Construct):
         config_replacement: Mapping[str, Any] | str | None = None,
         self_telemetry_namespace: str | None = "OtelFargate/Collector",
         alarm_topic: sns.ITopic | None = None,
-        restart_alarm: bool = True,
+        monitoring: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self._validate_task_definition(task_definition)
@@ -204,7 +206,7 @@ class CollectorSidecar(Construct):
         grant_collector_permissions(self, task_definition.task_role, self.rendered_config.iam)
 
         self.monitoring: CollectorMonitoring | None = None
-        if restart_alarm:
+        if monitoring:
             self.monitoring = monitor_collector(
                 self,
                 rendered_config=self.rendered_config.config,

@@ -314,6 +314,7 @@ def test_aws_otlp_exporters_sign_with_sigv4() -> None:
             stream_name="checkout",
             creates_group=False,
             exporter="otlphttp/aws_logs",
+            region="us-east-1",
         )
         in rendered.iam.log_groups_written
     )

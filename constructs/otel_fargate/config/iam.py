@@ -25,6 +25,8 @@ class LogGroupWrite:
             (``logs:CreateLogGroup``, ``logs:CreateLogStream``, ``logs:PutRetentionPolicy``);
             False: both must exist (the AWS OTLP logs endpoint).
         exporter: the exporter's component id.
+        region: the region the exporter writes to when its configuration names one;
+            None: the region the collector runs in.
     """
 
     name: str
@@ -32,6 +34,7 @@ class LogGroupWrite:
     stream_name: str | None
     creates_group: bool
     exporter: str
+    region: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,7 +43,7 @@ class IamNeeds:
 
     Attributes:
         xray_write: ``xray:PutTraceSegments`` and ``xray:PutTelemetryRecords`` (awsxray).
-        xray_otlp_spans: ``xray:PutSpans`` (and ``xray:PutSpansForIndexing``) for the X-Ray
+        xray_otlp_spans: ``xray:PutSpans`` for the X-Ray
             OTLP endpoint.
         log_groups_written: log groups written (``logs:PutLogEvents``,
             ``logs:DescribeLogStreams``, and creation when ``creates_group``).
@@ -91,6 +94,7 @@ def iam_for(config: Mapping[str, Any]) -> IamNeeds:
                         stream_name=_str(settings.get("log_stream_name")),
                         creates_group=True,
                         exporter=eid,
+                        region=_str(settings.get("region")),
                     )
                 )
             if kind == "awsemf":
@@ -100,7 +104,8 @@ def iam_for(config: Mapping[str, Any]) -> IamNeeds:
             authenticator = auth.get("authenticator") if isinstance(auth, Mapping) else None
             if not isinstance(authenticator, str) or component_type(authenticator) != "sigv4auth":
                 continue
-            service = (extensions.get(authenticator) or {}).get("service")
+            signer = extensions.get(authenticator) or {}
+            service = signer.get("service")
             if service == "xray":
                 xray_otlp = True
             elif service == "monitoring":
@@ -116,6 +121,7 @@ def iam_for(config: Mapping[str, Any]) -> IamNeeds:
                             stream_name=_str(headers.get("x-aws-log-stream")),
                             creates_group=False,
                             exporter=eid,
+                            region=_str(signer.get("region")),
                         )
                     )
     return IamNeeds(
