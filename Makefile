@@ -14,7 +14,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CHECKOV := $(CURDIR)/$(CHECKOV_VENV)/bin/checkov
 
-.PHONY: setup synth test test-fast collector lint bench clean
+.PHONY: setup system-tools synth test test-fast collector lint bench clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -46,8 +46,12 @@ collector: setup
 	$(PY) tools/collector.py build
 	$(PY) tools/collector.py telemetrygen
 
+## system-tools: iproute2 for the network-namespace tests (installed only when missing, as root)
+system-tools:
+	@command -v ip >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq iproute2; }
+
 ## test: every test, including linters, the probe's Go tests and end-to-end tests
-test: setup $(CHECKOV_VENV)/.installed collector
+test: setup system-tools $(CHECKOV_VENV)/.installed collector
 	$(PY) -m pytest
 
 ## test-fast: the tests without the end-to-end ones
