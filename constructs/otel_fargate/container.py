@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
@@ -18,7 +19,8 @@ from constructs import Construct
 from ._logs import retention_days
 from ._nag import acknowledge
 from .errors import OtelFargateError
-from .image import BoundImage
+from .image import BoundImage, CollectorImage
+from .permissions import grant_collector_permissions, stack_creates_log_group
 
 #: Name of the collector container in every task definition.
 COLLECTOR_CONTAINER_NAME = "otel-collector"
@@ -137,7 +139,66 @@ def collector_log_group(scope: Construct, *, retention: int) -> logs.LogGroup:
     return logs.LogGroup(scope, "Logs", retention=retention_days("log_retention_days", retention))
 
 
-def add_collector_container(
+@dataclass(frozen=True)
+class CollectorParts:
+    """What :func:`add_collector` created."""
+
+    container: ecs.ContainerDefinition
+    #: The collector's own log group.
+    log_group: logs.LogGroup
+    #: Log groups the exporters write, created by the stack, by name.
+    export_log_groups: dict[str, logs.LogGroup]
+    #: The task-role policy the exporters need, or ``None`` when they need none.
+    export_policy: iam.Policy | None
+
+
+def add_collector(
+    scope: Construct,
+    *,
+    task_definition: ecs.TaskDefinition,
+    rendered: Any,
+    image: CollectorImage,
+    health_check: bool,
+    timing: HealthCheckTiming,
+    cpu: int,
+    memory_mib: int,
+    log_retention_days: int,
+    stop_timeout_seconds: int,
+    essential: bool,
+    restart_attempt_period_seconds: int | None,
+    extra_secrets: Mapping[str, ecs.Secret],
+    port_mappings: Sequence[ecs.PortMapping] = (),
+) -> CollectorParts:
+    """Add everything a collector running ``rendered`` (a ``RenderedConfig``) needs to
+    ``task_definition``: its container, its log group, the exporters' log groups, the IAM
+    its exporters need, and its secrets (``extra_secrets`` plus the config's own)."""
+    log_group = collector_log_group(scope, retention=log_retention_days)
+    secrets = ecs_secrets(scope, dict(rendered.secrets))
+    secrets.update(extra_secrets)
+    container = _add_container(
+        scope,
+        task_definition=task_definition,
+        rendered=rendered,
+        image=image.bind(scope, task_definition=task_definition),
+        health_check=health_check,
+        timing=timing,
+        cpu=cpu,
+        memory_mib=memory_mib,
+        log_group=log_group,
+        stop_timeout_seconds=stop_timeout_seconds,
+        essential=essential,
+        restart_attempt_period_seconds=restart_attempt_period_seconds,
+        secrets=secrets,
+        port_mappings=port_mappings,
+    )
+    export_log_groups = create_export_log_groups(
+        scope, rendered, default_retention_days=log_retention_days
+    )
+    export_policy = grant_collector_permissions(scope, task_definition.task_role, rendered.iam)
+    return CollectorParts(container, log_group, export_log_groups, export_policy)
+
+
+def _add_container(
     scope: Construct,
     *,
     task_definition: ecs.TaskDefinition,
@@ -152,9 +213,8 @@ def add_collector_container(
     essential: bool,
     restart_attempt_period_seconds: int | None,
     secrets: Mapping[str, ecs.Secret],
-    port_mappings: Sequence[ecs.PortMapping] = (),
+    port_mappings: Sequence[ecs.PortMapping],
 ) -> ecs.ContainerDefinition:
-    """Add the collector container, configured by ``rendered`` (a ``RenderedConfig``)."""
     check: ecs.HealthCheck | None = None
     if health_check:
         if image.probe_path is None:
@@ -226,8 +286,6 @@ def create_export_log_groups(
     (the AWS OTLP logs endpoint) are left to their owner. The groups are removed with the stack,
     so a failed first deploy or a destroy never blocks the next deploy with "already exists".
     """
-    from .permissions import stack_creates_log_group
-
     stack = Stack.of(scope)
     groups: dict[str, logs.LogGroup] = {}
     for group in sorted(rendered.iam.log_groups_written, key=lambda g: g.name):

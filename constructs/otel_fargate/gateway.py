@@ -21,15 +21,11 @@ from .config import CollectorConfigOptions, RenderedConfig, render
 from .container import (
     MAX_STOP_TIMEOUT_SECONDS,
     HealthCheckTiming,
-    add_collector_container,
-    collector_log_group,
-    create_export_log_groups,
-    ecs_secrets,
+    add_collector,
 )
 from .errors import OtelFargateError
 from .image import CollectorImage
 from .monitoring import CollectorMonitoring, monitor_collector
-from .permissions import grant_collector_permissions
 
 #: Service Connect alias (DNS name) that clients use: ``otel-gateway:4317`` / ``otel-gateway:4318``.
 GATEWAY_ALIAS = "otel-gateway"
@@ -255,23 +251,20 @@ class CollectorGateway(Construct):
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )
-        self.log_group = collector_log_group(self, retention=log_retention_days)
-        secrets = ecs_secrets(self, dict(self.rendered_config.secrets))
-        secrets.update(self.token_ecs_secret())
-        self.container = add_collector_container(
+        parts = add_collector(
             self,
             task_definition=self.task_definition,
             rendered=self.rendered_config,
-            image=image.bind(self, task_definition=self.task_definition),
+            image=image,
             health_check=health_check,
             timing=timing,
             cpu=cpu,
             memory_mib=collector_memory_mib,
-            log_group=self.log_group,
+            log_retention_days=log_retention_days,
             stop_timeout_seconds=stop_timeout_seconds,
             essential=True,
             restart_attempt_period_seconds=None,
-            secrets=secrets,
+            extra_secrets=self.token_ecs_secret(),
             port_mappings=[
                 ecs.PortMapping(
                     container_port=OTLP_GRPC_PORT,
@@ -286,12 +279,10 @@ class CollectorGateway(Construct):
                 ecs.PortMapping(container_port=HEALTH_PORT, name="health"),
             ],
         )
-        self.export_log_groups = create_export_log_groups(
-            self, self.rendered_config, default_retention_days=log_retention_days
-        )
-        self.export_policy = grant_collector_permissions(
-            self, self.task_definition.task_role, self.rendered_config.iam
-        )
+        self.container = parts.container
+        self.log_group = parts.log_group
+        self.export_log_groups = parts.export_log_groups
+        self.export_policy = parts.export_policy
 
         subnets = (
             vpc_subnets

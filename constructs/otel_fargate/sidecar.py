@@ -15,15 +15,11 @@ from .container import (
     COLLECTOR_CONTAINER_NAME,
     MAX_STOP_TIMEOUT_SECONDS,
     HealthCheckTiming,
-    add_collector_container,
-    collector_log_group,
-    create_export_log_groups,
-    ecs_secrets,
+    add_collector,
 )
 from .errors import OtelFargateError
 from .image import CollectorImage
 from .monitoring import CollectorMonitoring, monitor_collector
-from .permissions import grant_collector_permissions
 
 if TYPE_CHECKING:
     from .gateway import CollectorGateway
@@ -179,31 +175,26 @@ class CollectorSidecar(Construct):
         )
         self.rendered_config: RenderedConfig = render(self.config_options)
 
-        self.log_group = collector_log_group(self, retention=log_retention_days)
-        secret_refs = dict(self.rendered_config.secrets)
-        secrets = ecs_secrets(self, secret_refs)
-        if gateway is not None:
-            secrets.update(gateway.token_ecs_secret())
         self.health_check = health_check
-        self.container = add_collector_container(
+        parts = add_collector(
             self,
             task_definition=task_definition,
             rendered=self.rendered_config,
-            image=image.bind(self, task_definition=task_definition),
+            image=image,
             health_check=health_check,
             timing=timing,
             cpu=cpu,
             memory_mib=memory_mib,
-            log_group=self.log_group,
+            log_retention_days=log_retention_days,
             stop_timeout_seconds=stop_timeout_seconds,
             essential=essential,
             restart_attempt_period_seconds=restart_attempt_period_seconds,
-            secrets=secrets,
+            extra_secrets=gateway.token_ecs_secret() if gateway is not None else {},
         )
-        self.export_log_groups = create_export_log_groups(
-            self, self.rendered_config, default_retention_days=log_retention_days
-        )
-        grant_collector_permissions(self, task_definition.task_role, self.rendered_config.iam)
+        self.container = parts.container
+        self.log_group = parts.log_group
+        self.export_log_groups = parts.export_log_groups
+        self.export_policy = parts.export_policy
 
         self.monitoring: CollectorMonitoring | None = None
         if monitoring:
