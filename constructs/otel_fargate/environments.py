@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ._fargate import SERVICE_CONNECT_PROXY_MEMORY_MIB, check_fargate_size
-from .config import ConfigError, Exporter, exporters_from_spec
+from .config import MIN_MEMORY_MIB, ConfigError, Exporter, exporters_from_spec
 from .errors import EnvironmentConfigError, OtelFargateError
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
@@ -275,7 +275,7 @@ def _parse_demo(reader: _Reader | None) -> DemoSettings:
         memory_mib=reader.integer("memory_mib", d.memory_mib, low=512, high=122880),
         collector_cpu=reader.integer("collector_cpu", d.collector_cpu, low=64, high=16384),
         collector_memory_mib=reader.integer(
-            "collector_memory_mib", d.collector_memory_mib, low=128, high=122880
+            "collector_memory_mib", d.collector_memory_mib, low=MIN_MEMORY_MIB, high=122880
         ),
     )
     reader.finish()

@@ -89,7 +89,7 @@ CASES: dict[str, CollectorConfigOptions] = {
                     token_url="https://auth.vendor.example/oauth2/token",
                     scopes=("telemetry.write",),
                 ),
-                queue=SendingQueue(num_consumers=8, queue_size=2000),
+                queue=SendingQueue(num_consumers=8, queue_size=1024 * 1024 * 1024),
                 retry=RetryOnFailure(max_elapsed_seconds=45),
             ),
         ),

@@ -39,9 +39,9 @@ def test_unknown_preset() -> None:
 
 def test_memory_too_small() -> None:
     with pytest.raises(
-        ConfigError, match=r"^memory_mib: the collector needs at least 128 MiB, got 64$"
+        ConfigError, match=r"^memory_mib: the collector needs at least 256 MiB, got 128$"
     ):
-        _sidecar(memory_mib=64)
+        _sidecar(memory_mib=128)
 
 
 def test_no_exporter_for_sidecar() -> None:
@@ -357,11 +357,34 @@ def test_aws_otlp_group_on_traces() -> None:
         AwsOtlpExporter(signal="traces", region="us-east-1", log_group_name="/g")
 
 
-def test_queue_size_must_be_positive() -> None:
+@pytest.mark.parametrize("size", [0, 500, 1048575, 2.5e6])
+def test_queue_size_counts_bytes_and_is_at_least_one_mib(size: Any) -> None:
+    # GIVEN a queue size in batches, as queues were once sized, or a fraction
     with pytest.raises(
-        ConfigError, match=r"^exporters.otlp.queue.queue_size: must be an integer >= 1, got 0$"
+        ConfigError,
+        match=r"^exporters.otlp.queue.queue_size: counts bytes of serialized telemetry and "
+        rf"must be an integer >= 1048576 \(1 MiB\), got {size!r}$",
     ):
-        OtlpExporter(endpoint="x:1", queue=SendingQueue(queue_size=0))
+        OtlpExporter(endpoint="x:1", queue=SendingQueue(queue_size=size))
+
+
+def test_queue_larger_than_the_memory_limit_is_refused() -> None:
+    # GIVEN a 256 MiB container, whose memory_limiter hard limit is 137 MiB
+    # WHEN one exporter's queue is given 200 MiB
+    # THEN rendering refuses it: that queue could hold more than the heap may
+    with pytest.raises(
+        ConfigError,
+        match=r"^exporters.otlp.queue.queue_size: at most the memory_limiter hard limit of a "
+        r"256 MiB container \(143654912 bytes, 137 MiB\) fits, got 209715200$",
+    ):
+        render(
+            _sidecar(
+                memory_mib=256,
+                exporters=(
+                    OtlpExporter(endpoint="x:1", queue=SendingQueue(queue_size=200 * 1024 * 1024)),
+                ),
+            )
+        )
 
 
 def test_retry_interval_order() -> None:

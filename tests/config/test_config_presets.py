@@ -16,6 +16,7 @@ from otel_fargate.config import (
     LogGroupWrite,
     OtlpExporter,
     SecretRef,
+    SendingQueue,
     XRayExporter,
     describe,
     render,
@@ -122,13 +123,31 @@ def test_max_connection_age_is_configurable() -> None:
 def test_memory_limiter_and_environment_follow_the_container_size() -> None:
     # GIVEN a 512 MiB / 256-unit collector container
     rendered = render(CollectorConfigOptions(preset="agent", memory_mib=512, cpu_units=256))
-    # THEN the limiter and the Go runtime are sized below the container
+    # THEN the limiter and the Go runtime are sized below the container, 64 MiB set aside
     assert rendered.config["processors"]["memory_limiter"] == {
-        "check_interval": "1s",
-        "limit_mib": 409,
-        "spike_limit_mib": 102,
+        "check_interval": "100ms",
+        "limit_mib": 322,
+        "spike_limit_mib": 80,
     }
-    assert rendered.environment == {"GOMEMLIMIT": "409MiB", "GOMAXPROCS": "1"}
+    assert rendered.environment == {"GOMEMLIMIT": "403MiB", "GOMAXPROCS": "1"}
+    # AND the exporter's queue is measured in bytes and holds at most the limiter's hard limit
+    assert rendered.config["exporters"]["otlp/gateway"]["sending_queue"] == {
+        "enabled": True,
+        "num_consumers": 4,
+        "sizer": "bytes",
+        "queue_size": 322 * 1024 * 1024,
+    }
+
+
+def test_an_explicit_queue_size_is_kept() -> None:
+    # GIVEN an exporter with a 64 MiB queue in a 1024 MiB container (hard limit 691 MiB)
+    exporter = OtlpExporter(endpoint="x:1", queue=SendingQueue(queue_size=64 * 1024 * 1024))
+    rendered = render(
+        CollectorConfigOptions(preset="sidecar", exporters=(exporter,), memory_mib=1024)
+    )
+    # THEN the rendered queue keeps that size, in bytes
+    queue = rendered.config["exporters"]["otlp"]["sending_queue"]
+    assert (queue["sizer"], queue["queue_size"]) == ("bytes", 64 * 1024 * 1024)
 
 
 def test_user_processors_sit_between_detection_and_batch() -> None:
@@ -452,7 +471,8 @@ def test_emf_and_cwlogs_defaults() -> None:
     assert emf["dimension_rollup_option"] == "NoDimensionRollup"
     assert "log_retention" not in emf
     assert logs["log_stream_name"] == "{TaskId}"
-    assert logs["sending_queue"] == {"enabled": True, "num_consumers": 4, "queue_size": 500}
+    # the container's size decides the queue's, when rendered
+    assert logs["sending_queue"] == {"enabled": True, "num_consumers": 4, "sizer": "bytes"}
     assert logs["retry_on_failure"]["max_elapsed_time"] == "60s"
 
 

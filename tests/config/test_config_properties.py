@@ -8,6 +8,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from otel_fargate.config import (
+    MIN_MEMORY_MIB,
     AwsOtlpExporter,
     CloudWatchEmfExporter,
     CloudWatchLogsExporter,
@@ -20,6 +21,7 @@ from otel_fargate.config import (
     XRayExporter,
     render,
 )
+from otel_fargate.config.sizing import RESERVED_MIB
 
 #: Ports the presets use besides health_check.
 TAKEN = {4317, 4318, 4319, 8888, 1777, 55679}
@@ -74,7 +76,7 @@ def options(draw: st.DrawFn, *, health_ports: st.SearchStrategy[int]) -> Collect
     return CollectorConfigOptions(
         preset=preset,  # type: ignore[arg-type]
         exporters=exporters,
-        memory_mib=draw(st.integers(min_value=128, max_value=30_720)),
+        memory_mib=draw(st.integers(min_value=MIN_MEMORY_MIB, max_value=30_720)),
         cpu_units=draw(st.integers(min_value=1, max_value=16_384)),
         environment_name=draw(st.sampled_from(["dev", "prod", "team-a_1"])),
         service_name=draw(st.sampled_from(["checkout", "otel-gateway"])),
@@ -118,9 +120,15 @@ def test_any_valid_options_render_a_consistent_config(opts: CollectorConfigOptio
     assert rendered.ports["health"] == int(port)
     # AND the Go runtime and the limiter stay below the container memory
     gomemlimit = int(rendered.environment["GOMEMLIMIT"].removesuffix("MiB"))
-    assert gomemlimit < opts.memory_mib
+    assert gomemlimit + RESERVED_MIB < opts.memory_mib
     limiter = config["processors"]["memory_limiter"]
-    assert limiter["spike_limit_mib"] < limiter["limit_mib"] < opts.memory_mib
+    assert limiter["spike_limit_mib"] < limiter["limit_mib"] < gomemlimit
+    # AND no exporter queue may hold more serialized telemetry than the heap's hard limit
+    for exporter in config["exporters"].values():
+        queue = exporter.get("sending_queue")
+        if queue is not None:
+            assert queue["sizer"] == "bytes"
+            assert 0 < queue["queue_size"] <= limiter["limit_mib"] * 1024 * 1024
     assert int(rendered.environment["GOMAXPROCS"]) >= 1
     # AND memory_limiter runs first and batch last in every telemetry pipeline
     for pid, pipeline in config["service"]["pipelines"].items():

@@ -7,16 +7,18 @@ from typing import Any
 import pytest
 from otel_fargate.config import MIN_MEMORY_MIB, ConfigError, deep_merge, size_for
 from otel_fargate.config.durations import parse_duration
+from otel_fargate.config.sizing import RESERVED_MIB
 
 
 @pytest.mark.parametrize(
     ("memory", "cpu", "limit", "spike", "gomemlimit", "procs"),
     [
-        (128, 256, 102, 25, "102MiB", "1"),
-        (512, 256, 409, 102, "409MiB", "1"),
-        (1024, 1024, 819, 204, "819MiB", "1"),
-        (2048, 1025, 1638, 409, "1638MiB", "2"),
-        (8192, 4096, 6553, 1638, "6553MiB", "4"),
+        # GOMEMLIMIT = 90 % of (memory - 64 MiB), limit = 80 % of it, spike = 25 % of limit
+        (256, 256, 137, 34, "172MiB", "1"),
+        (512, 256, 322, 80, "403MiB", "1"),
+        (1024, 1024, 691, 172, "864MiB", "1"),
+        (2048, 1025, 1428, 357, "1785MiB", "2"),
+        (8192, 4096, 5852, 1463, "7315MiB", "4"),
     ],
 )
 def test_size_for(
@@ -24,23 +26,32 @@ def test_size_for(
 ) -> None:
     # GIVEN a container size WHEN sized
     sizing = size_for(memory_mib=memory, cpu_units=cpu)
-    # THEN the limiter, GOMEMLIMIT and GOMAXPROCS follow the documented percentages
+    # THEN the limiter, GOMEMLIMIT and GOMAXPROCS follow the documented rules
     assert (sizing.limit_mib, sizing.spike_limit_mib) == (limit, spike)
+    assert sizing.memory_limiter == {
+        "check_interval": "100ms",
+        "limit_mib": limit,
+        "spike_limit_mib": spike,
+    }
     assert sizing.environment == {"GOMEMLIMIT": gomemlimit, "GOMAXPROCS": procs}
-    # AND everything stays below the container
-    assert sizing.spike_limit_mib < sizing.limit_mib < memory
-    assert sizing.gomemlimit_mib < memory
+    # AND an exporter queue holds at most the limiter's hard limit, in bytes
+    assert sizing.queue_bytes == limit * 1024 * 1024
+    # AND the executable's reserve plus everything the Go runtime may use fits the container
+    assert sizing.spike_limit_mib < sizing.limit_mib < sizing.gomemlimit_mib
+    assert sizing.gomemlimit_mib + RESERVED_MIB < memory
 
 
 def test_minimum_memory_is_accepted() -> None:
-    assert size_for(memory_mib=MIN_MEMORY_MIB, cpu_units=1).gomaxprocs == 1
+    sizing = size_for(memory_mib=MIN_MEMORY_MIB, cpu_units=1)
+    assert MIN_MEMORY_MIB == 256
+    assert (sizing.gomemlimit_mib, sizing.limit_mib, sizing.gomaxprocs) == (172, 137, 1)
 
 
 def test_memory_below_minimum() -> None:
     with pytest.raises(
-        ConfigError, match=r"^memory_mib: the collector needs at least 128 MiB, got 127$"
+        ConfigError, match=r"^memory_mib: the collector needs at least 256 MiB, got 255$"
     ):
-        size_for(memory_mib=127, cpu_units=256)
+        size_for(memory_mib=255, cpu_units=256)
 
 
 def test_memory_above_fargate() -> None:

@@ -85,7 +85,7 @@ def test_every_type_and_nested_setting() -> None:
                 "scopes": ["write"],
                 "endpoint_params": {"audience": "otel"},
             },
-            "queue": {"num_consumers": 2, "queue_size": 100},
+            "queue": {"num_consumers": 2, "queue_size": 8388608},
             "retry": {"max_elapsed_seconds": 30},
             "timeout_seconds": 5,
         },
@@ -112,7 +112,7 @@ def test_every_type_and_nested_setting() -> None:
             scopes=("write",),
             endpoint_params={"audience": "otel"},
         ),
-        queue=SendingQueue(num_consumers=2, queue_size=100),
+        queue=SendingQueue(num_consumers=2, queue_size=8388608),
         retry=RetryOnFailure(max_elapsed_seconds=30),
         timeout_seconds=5,
     )

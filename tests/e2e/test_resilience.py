@@ -1,13 +1,14 @@
 """Losing no telemetry: a gateway restart, a full agent queue, and SIGTERM under load.
 
-Capacity of the agent's sending queue: ``sending_queue.queue_size`` counts requests (batches
-of the batch processor, at most ``send_batch_max_size`` items each), so it holds
-``queue_size * send_batch_max_size`` items; the request being retried counts as one of them.
-Whatever does not fit is refused at enqueue: it is dropped and counted in the agent's own
-metric ``otelcol_exporter_enqueue_failed_spans`` (and logged as "Exporting failed. Rejecting
-data."), while the client already got a success from the batch processor. With the rendered
-defaults (500 requests of up to 8192 items) the memory limiter refuses new data long before
-the queue is full.
+Capacity of the agent's sending queue: the rendered configs size it in bytes (``sizer:
+bytes``, ``queue_size`` = the memory limiter's hard limit), so the memory limiter refuses new
+data, with a retryable error, before the queue can fill. The overflow test sizes a queue in
+requests instead (``sizer: requests``: batches of the batch processor, at most
+``send_batch_max_size`` items each), so that it holds ``queue_size * send_batch_max_size``
+items; the request being retried counts as one of them. Whatever does not fit is refused at
+enqueue: it is dropped and counted in the agent's own metric
+``otelcol_exporter_enqueue_failed_spans`` (and logged as "Exporting failed. Rejecting data."),
+while the client already got a success from the batch processor.
 """
 
 from __future__ import annotations
@@ -96,7 +97,11 @@ def test_what_overflows_the_agents_queue_is_dropped_and_counted(
                 "processors": {"batch": {"send_batch_size": batch, "send_batch_max_size": batch}},
                 "exporters": {
                     "otlp/gateway": {
-                        "sending_queue": {"queue_size": queue_size, "num_consumers": 1}
+                        "sending_queue": {
+                            "sizer": "requests",
+                            "queue_size": queue_size,
+                            "num_consumers": 1,
+                        }
                     }
                 },
             },

@@ -37,8 +37,10 @@ the dimensions of :mod:`otel_fargate.telemetry`. The dimension values come from
 ``service.telemetry.resource`` (``environment``, ``service``), copied onto the metrics by
 ``resource_to_telemetry_conversion``. Logs are JSON.
 
-Sizing: see :mod:`otel_fargate.config.sizing` (limit 80 %, spike 25 % of the limit,
-GOMEMLIMIT 80 %, GOMAXPROCS = vCPUs rounded up).
+Sizing: see :mod:`otel_fargate.config.sizing` (64 MiB reserved for the executable, GOMEMLIMIT
+90 % of the rest, memory_limiter limit 80 % of GOMEMLIMIT checked every 100 ms, spike 25 % of
+the limit, exporter queues in bytes up to the limit, GOMAXPROCS = vCPUs rounded up; at least
+256 MiB).
 
 Shutdown: every exporter's retries plus per-attempt timeout must end before
 ``stop_timeout_seconds`` (default 120 s, Fargate's maximum); defaults are 60 s of retries

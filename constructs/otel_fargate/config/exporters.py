@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 from otel_fargate.errors import ConfigError
 
 from .secrets import SecretRef
+from .sizing import MIB, QUEUE_SIZER
 
 Signal = Literal["traces", "metrics", "logs"]
 
@@ -53,6 +54,9 @@ LOG_RETENTION_DAYS = frozenset(
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _HEADER_PATTERN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+#: The smallest exporter queue accepted, in bytes: less holds hardly one batch.
+MIN_QUEUE_BYTES = MIB
 
 
 class FrozenMap(Mapping[str, Any]):
@@ -128,33 +132,51 @@ def _region(value: str | None, *, setting: str, required: bool = False) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class SendingQueue:
-    """The exporter's in-memory queue (``sending_queue``).
+    """The exporter's in-memory queue (``sending_queue``), measured in bytes.
+
+    The queue counts the serialized (protobuf) size of the telemetry it holds
+    (``sizer: bytes``), including requests being sent or retried. Telemetry takes at least as
+    much heap as its serialized form, so a queue no larger than the ``memory_limiter`` hard
+    limit cannot hold more than the heap may; data that does not fit is dropped and counted
+    (``otelcol_exporter_enqueue_failed_*``), as is one batch larger than the whole queue.
 
     Attributes:
         enabled: queue batches in memory so a slow backend does not block the pipeline;
             default: enabled.
         num_consumers: batches sent concurrently; default: 4.
-        queue_size: batches held before new data is refused; default: 500.
+        queue_size: bytes of serialized telemetry held before new data is refused, at least
+            1 MiB and at most the ``memory_limiter`` hard limit of the container; default: that
+            hard limit (for example 322 MiB in a 512 MiB container, 137 MiB in 256 MiB).
     """
 
     enabled: bool = True
     num_consumers: int = 4
-    queue_size: int = 500
+    queue_size: int | None = None
 
     def check(self, setting: str) -> None:
         """Raise ConfigError when a value is out of range."""
         if not isinstance(self.enabled, bool):
             raise ConfigError(f"{setting}.enabled: must be true or false, got {self.enabled!r}")
         _positive_int(self.num_consumers, setting=f"{setting}.num_consumers")
-        _positive_int(self.queue_size, setting=f"{setting}.queue_size")
+        size = self.queue_size
+        if size is not None and (
+            isinstance(size, bool) or not isinstance(size, int) or size < MIN_QUEUE_BYTES
+        ):
+            raise ConfigError(
+                f"{setting}.queue_size: counts bytes of serialized telemetry and must be an "
+                f"integer >= {MIN_QUEUE_BYTES} (1 MiB), got {size!r}"
+            )
 
     def render(self) -> dict[str, Any]:
-        """The ``sending_queue`` block."""
-        return {
+        """The ``sending_queue`` block; without ``queue_size`` when the container decides it."""
+        out: dict[str, Any] = {
             "enabled": self.enabled,
             "num_consumers": self.num_consumers,
-            "queue_size": self.queue_size,
+            "sizer": QUEUE_SIZER,
         }
+        if self.queue_size is not None:
+            out["queue_size"] = self.queue_size
+        return out
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -184,11 +184,7 @@ def build_preset(options: CollectorConfigOptions) -> dict[str, Any]:
 
     sizing = options.sizing
     processors: dict[str, Any] = {
-        "memory_limiter": {
-            "check_interval": "1s",
-            "limit_mib": sizing.limit_mib,
-            "spike_limit_mib": sizing.spike_limit_mib,
-        },
+        "memory_limiter": sizing.memory_limiter,
     }
     if detect_in_pipelines or self_telemetry:
         processors["resourcedetection"] = {
@@ -210,11 +206,15 @@ def build_preset(options: CollectorConfigOptions) -> dict[str, Any]:
     exporters: dict[str, Any] = {}
     routes: dict[str, list[str]] = {signal: [] for signal in SIGNALS}
     if preset == "agent":
-        exporters[GATEWAY_EXPORTER_ID] = _gateway_exporter(options)
+        exporters[GATEWAY_EXPORTER_ID] = _sized_queue(
+            _gateway_exporter(options), sizing, setting=f"exporters.{GATEWAY_EXPORTER_ID}"
+        )
         for signal in SIGNALS:
             routes[signal].append(GATEWAY_EXPORTER_ID)
     for exporter in options.exporters:
-        exporters[exporter.component_id] = exporter.render()
+        exporters[exporter.component_id] = _sized_queue(
+            exporter.render(), sizing, setting=exporter.setting
+        )
         for signal in exporter.signals:
             routes[signal].append(exporter.component_id)
     if self_telemetry:
@@ -251,6 +251,23 @@ def build_preset(options: CollectorConfigOptions) -> dict[str, Any]:
             "telemetry": _telemetry(options),
         },
     }
+
+
+def _sized_queue(block: dict[str, Any], sizing: Sizing, *, setting: str) -> dict[str, Any]:
+    """``block`` with its sending queue sized for the container (bytes, at most the limit)."""
+    queue = block.get("sending_queue")
+    if not isinstance(queue, dict):
+        return block
+    size = queue.get("queue_size")
+    if size is None:
+        return {**block, "sending_queue": {**queue, "queue_size": sizing.queue_bytes}}
+    if size > sizing.queue_bytes:
+        raise ConfigError(
+            f"{setting}.queue.queue_size: at most the memory_limiter hard limit of a "
+            f"{sizing.memory_mib} MiB container ({sizing.queue_bytes} bytes, "
+            f"{sizing.limit_mib} MiB) fits, got {size}"
+        )
+    return block
 
 
 def _gateway_exporter(options: CollectorConfigOptions) -> dict[str, Any]:
