@@ -35,6 +35,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from . import telemetry
+from .container import COLLECTOR_CONTAINER_NAME
 from .errors import OtelFargateError
 
 #: Pipeline signal -> the unit suffix of the collector's per-item metrics.
@@ -45,34 +46,23 @@ SIGNAL_UNITS: Final[Mapping[str, str]] = {
 }
 ALL_SIGNALS: Final = ("traces", "metrics", "logs")
 
-EXPORTER_SENT: Final[Mapping[str, str]] = {
-    "traces": telemetry.EXPORTER_SENT_SPANS,
-    "metrics": telemetry.EXPORTER_SENT_METRIC_POINTS,
-    "logs": telemetry.EXPORTER_SENT_LOG_RECORDS,
-}
-EXPORTER_SEND_FAILED: Final[Mapping[str, str]] = {
-    "traces": telemetry.EXPORTER_SEND_FAILED_SPANS,
-    "metrics": telemetry.EXPORTER_SEND_FAILED_METRIC_POINTS,
-    "logs": telemetry.EXPORTER_SEND_FAILED_LOG_RECORDS,
-}
-EXPORTER_ENQUEUE_FAILED: Final[Mapping[str, str]] = {
-    "traces": telemetry.EXPORTER_ENQUEUE_FAILED_SPANS,
-    "metrics": telemetry.EXPORTER_ENQUEUE_FAILED_METRIC_POINTS,
-    "logs": telemetry.EXPORTER_ENQUEUE_FAILED_LOG_RECORDS,
-}
-RECEIVER_ACCEPTED: Final[Mapping[str, str]] = {
-    "traces": telemetry.RECEIVER_ACCEPTED_SPANS,
-    "metrics": telemetry.RECEIVER_ACCEPTED_METRIC_POINTS,
-    "logs": telemetry.RECEIVER_ACCEPTED_LOG_RECORDS,
-}
-RECEIVER_REFUSED: Final[Mapping[str, str]] = {
-    "traces": telemetry.RECEIVER_REFUSED_SPANS,
-    "metrics": telemetry.RECEIVER_REFUSED_METRIC_POINTS,
-    "logs": telemetry.RECEIVER_REFUSED_LOG_RECORDS,
-}
+
+
+def _per_signal(kind: str) -> Mapping[str, str]:
+    """``telemetry`` names of one per-item metric, by pipeline signal (e.g. ``EXPORTER_SENT``)."""
+    return {
+        signal: str(getattr(telemetry, f"{kind}_{unit.upper()}"))
+        for signal, unit in SIGNAL_UNITS.items()
+    }
+
+
+EXPORTER_SENT: Final = _per_signal("EXPORTER_SENT")
+EXPORTER_SEND_FAILED: Final = _per_signal("EXPORTER_SEND_FAILED")
+EXPORTER_ENQUEUE_FAILED: Final = _per_signal("EXPORTER_ENQUEUE_FAILED")
+RECEIVER_ACCEPTED: Final = _per_signal("RECEIVER_ACCEPTED")
+RECEIVER_REFUSED: Final = _per_signal("RECEIVER_REFUSED")
 
 CONTAINER_INSIGHTS_NAMESPACE: Final = "ECS/ContainerInsights"
-COLLECTOR_CONTAINER_NAME: Final = "otel-collector"
 
 #: Namespace of the metric the crash-line filter publishes (``collector_log_group`` only).
 CRASH_METRIC_NAMESPACE: Final = "OtelFargate/CollectorLogs"
