@@ -35,7 +35,13 @@ from typing import Any
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from otel_fargate.config import CollectorConfigOptions, OtlpExporter, RenderedConfig, render
+from otel_fargate.config import (
+    CollectorConfigOptions,
+    OtlpExporter,
+    RenderedConfig,
+    deep_merge,
+    render,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GATEWAY_TOKEN = "e2e-gateway-token-7f3a"
@@ -448,17 +454,6 @@ def loopback_overrides(ports: Ports, *, host: str = "127.0.0.1") -> dict[str, An
     }
 
 
-def deep_update(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` with ``extra`` merged in (mappings merge, everything else replaces)."""
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = deep_update(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def agent_config(
     ports: Ports,
     *,
@@ -476,7 +471,7 @@ def agent_config(
             self_telemetry_namespace=None,
             environment_name="e2e",
             service_name="e2e-app",
-            overrides=deep_update(loopback_overrides(ports), extra or {}),
+            overrides=deep_merge(loopback_overrides(ports), extra or {}),
         )
     )
 
@@ -501,7 +496,7 @@ def gateway_config(
             self_telemetry_namespace=None,
             environment_name="e2e",
             service_name="otel-gateway",
-            overrides=deep_update(loopback_overrides(ports, host=host), extra or {}),
+            overrides=deep_merge(loopback_overrides(ports, host=host), extra or {}),
         )
     )
 
@@ -523,7 +518,7 @@ def sidecar_config(
             self_telemetry_namespace=None,
             environment_name="e2e",
             service_name="e2e-app",
-            overrides=deep_update(loopback_overrides(ports), extra or {}),
+            overrides=deep_merge(loopback_overrides(ports), extra or {}),
         )
     )
 
