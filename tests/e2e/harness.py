@@ -38,6 +38,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from otel_fargate.config import (
     CollectorConfigOptions,
     OtlpExporter,
+    Preset,
     RenderedConfig,
     deep_merge,
     render,
@@ -454,6 +455,33 @@ def loopback_overrides(ports: Ports, *, host: str = "127.0.0.1") -> dict[str, An
     }
 
 
+def _loopback_config(
+    ports: Ports,
+    *,
+    preset: Preset,
+    service_name: str,
+    host: str = "127.0.0.1",
+    extra: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> RenderedConfig:
+    """``preset`` rendered onto ``ports`` of ``host``, with local telemetry only."""
+    return render(
+        CollectorConfigOptions(
+            preset=preset,
+            health_check_endpoint=f"127.0.0.1:{ports.health}",
+            self_telemetry_namespace=None,
+            environment_name="e2e",
+            service_name=service_name,
+            overrides=deep_merge(loopback_overrides(ports, host=host), extra or {}),
+            **options,
+        )
+    )
+
+
+def _sink_exporter(sink: str) -> tuple[OtlpExporter]:
+    return (OtlpExporter(name="sink", protocol="http", endpoint=sink),)
+
+
 def agent_config(
     ports: Ports,
     *,
@@ -462,17 +490,9 @@ def agent_config(
     extra: Mapping[str, Any] | None = None,
 ) -> RenderedConfig:
     """The agent preset on ``ports``, forwarding to ``gateway`` (host:port)."""
-    return render(
-        CollectorConfigOptions(
-            preset="agent",
-            gateway_endpoint=gateway,
-            health_check_endpoint=f"127.0.0.1:{ports.health}",
-            memory_mib=memory_mib,
-            self_telemetry_namespace=None,
-            environment_name="e2e",
-            service_name="e2e-app",
-            overrides=deep_merge(loopback_overrides(ports), extra or {}),
-        )
+    return _loopback_config(
+        ports, preset="agent", service_name="e2e-app", extra=extra,
+        gateway_endpoint=gateway, memory_mib=memory_mib,
     )
 
 
@@ -486,18 +506,9 @@ def gateway_config(
     extra: Mapping[str, Any] | None = None,
 ) -> RenderedConfig:
     """The gateway preset on ``ports`` of ``host``, exporting over OTLP/HTTP to ``sink``."""
-    return render(
-        CollectorConfigOptions(
-            preset="gateway",
-            exporters=(OtlpExporter(name="sink", protocol="http", endpoint=sink),),
-            health_check_endpoint=f"127.0.0.1:{ports.health}",
-            memory_mib=memory_mib,
-            cpu_units=cpu_units,
-            self_telemetry_namespace=None,
-            environment_name="e2e",
-            service_name="otel-gateway",
-            overrides=deep_merge(loopback_overrides(ports, host=host), extra or {}),
-        )
+    return _loopback_config(
+        ports, preset="gateway", service_name="otel-gateway", host=host, extra=extra,
+        exporters=_sink_exporter(sink), memory_mib=memory_mib, cpu_units=cpu_units,
     )
 
 
@@ -509,17 +520,9 @@ def sidecar_config(
     extra: Mapping[str, Any] | None = None,
 ) -> RenderedConfig:
     """The sidecar preset on ``ports``, exporting over OTLP/HTTP to ``sink``."""
-    return render(
-        CollectorConfigOptions(
-            preset="sidecar",
-            exporters=(OtlpExporter(name="sink", protocol="http", endpoint=sink),),
-            health_check_endpoint=f"127.0.0.1:{ports.health}",
-            memory_mib=memory_mib,
-            self_telemetry_namespace=None,
-            environment_name="e2e",
-            service_name="e2e-app",
-            overrides=deep_merge(loopback_overrides(ports), extra or {}),
-        )
+    return _loopback_config(
+        ports, preset="sidecar", service_name="e2e-app", extra=extra,
+        exporters=_sink_exporter(sink), memory_mib=memory_mib,
     )
 
 
