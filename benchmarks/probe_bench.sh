@@ -18,7 +18,7 @@ if ! [[ "$n" =~ ^[1-9][0-9]*$ ]]; then
 fi
 rounds=3
 target_ratio=0.6
-target_mib=5
+target_mib=6
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d)

@@ -1,0 +1,56 @@
+"""Fargate task sizes and CloudWatch Logs retention: the platform's limits, checked."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .checks import check_retention_days
+from .errors import OtelFargateError
+from .names import LOG_RETENTION_DAYS
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_logs as logs
+
+#: Task memory (MiB) that Fargate accepts for each task CPU value.
+FARGATE_CPU_MEMORY: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+
+
+def check_fargate_size(prefix: str, cpu: int, memory_mib: int) -> None:
+    """Fail unless ``cpu``/``memory_mib`` is a Fargate task size; messages start with ``prefix``."""
+    allowed = FARGATE_CPU_MEMORY.get(cpu)
+    if allowed is None:
+        raise OtelFargateError(
+            f"{prefix}cpu: Fargate task CPU must be one of "
+            f"{', '.join(map(str, FARGATE_CPU_MEMORY))}, got {cpu!r}"
+        )
+    if memory_mib not in allowed:
+        raise OtelFargateError(
+            f"{prefix}memory_mib: with cpu {cpu}, Fargate accepts "
+            f"{', '.join(map(str, allowed))} MiB, got {memory_mib!r}"
+        )
+
+
+def log_retention(days: int, *, setting: str = "log_retention_days") -> logs.RetentionDays:
+    """The CloudWatch Logs retention of ``days``; a period CloudWatch refuses fails naming
+    ``setting``."""
+    from aws_cdk import aws_logs as logs
+
+    check_retention_days(setting, days)
+    return getattr(logs.RetentionDays, _RETENTION_MEMBERS[LOG_RETENTION_DAYS.index(days)])
+
+
+#: The ``logs.RetentionDays`` member of each period of ``LOG_RETENTION_DAYS``, in its order.
+_RETENTION_MEMBERS = (
+    "ONE_DAY", "THREE_DAYS", "FIVE_DAYS", "ONE_WEEK", "TWO_WEEKS", "ONE_MONTH", "TWO_MONTHS",
+    "THREE_MONTHS", "FOUR_MONTHS", "FIVE_MONTHS", "SIX_MONTHS", "ONE_YEAR", "THIRTEEN_MONTHS",
+    "EIGHTEEN_MONTHS", "TWO_YEARS", "THREE_YEARS", "FIVE_YEARS", "SIX_YEARS", "SEVEN_YEARS",
+    "EIGHT_YEARS", "NINE_YEARS", "TEN_YEARS",
+)
