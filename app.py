@@ -19,9 +19,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
-from otel_fargate.environments import parse_environments, select_environments
 
 from stacks import build_environment
+from stacks.settings import parse_environments, select_environments
 
 CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
-from otel_fargate.environments import EnvironmentSettings
 
 from .demo import DemoStack
 from .gateway import GatewayStack
 from .network import NetworkStack
+from .settings import EnvironmentSettings
 
 __all__ = ["DemoStack", "GatewayStack", "NetworkStack", "build_environment"]
 

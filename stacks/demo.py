@@ -9,10 +9,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from otel_fargate import CollectorGateway, CollectorSidecar
-from otel_fargate._logs import retention_days
-from otel_fargate.environments import EnvironmentSettings
-from otel_fargate.versions import COLLECTOR_VERSION
+from otel_fargate import COLLECTOR_VERSION, CollectorGateway, CollectorSidecar, log_retention
+
+from .settings import EnvironmentSettings
 
 #: A public image that emits OTLP traces: the collector project's own load generator.
 DEMO_IMAGE = (
@@ -60,10 +59,10 @@ class DemoStack(Stack):
                 log_group=logs.LogGroup(
                     self,
                     "AppLogs",
-                    retention=retention_days(
-                        f"environments.{settings.name}.log_retention_days",
-                        settings.log_retention_days,
-                    ),
+                    retention=log_retention(
+                            settings.log_retention_days,
+                            setting=f"environments.{settings.name}.log_retention_days",
+                        ),
                 ),
             ),
         )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 from otel_fargate import CollectorGateway, CollectorImage
-from otel_fargate._nag import acknowledge
-from otel_fargate.environments import EnvironmentSettings, ImageSettings
+
+from .settings import EnvironmentSettings, ImageSettings
 
 
 def collector_image(settings: ImageSettings) -> CollectorImage:
@@ -42,11 +42,12 @@ class GatewayStack(Stack):
         if settings.alarm_email is not None:
             self.alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True)
             self.alarm_topic.add_subscription(subscriptions.EmailSubscription(settings.alarm_email))
-            acknowledge(
-                self.alarm_topic,
-                "AwsSolutions-SNS2",
-                "Alarm notifications carry alarm names and states only, no telemetry "
-                "or secrets; the AWS-managed key would add cost without protecting data.",
+            Validations.of(self.alarm_topic).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-SNS2",
+                    reason="Alarm notifications carry alarm names and states only, no telemetry "
+                    "or secrets; the AWS-managed key would add cost without protecting data.",
+                )
             )
         self.gateway = CollectorGateway(
             self,

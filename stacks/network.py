@@ -10,8 +10,9 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
-from otel_fargate._logs import retention_days
-from otel_fargate.environments import EnvironmentSettings
+from otel_fargate import log_retention
+
+from .settings import EnvironmentSettings
 
 
 class NetworkStack(Stack):
@@ -47,9 +48,9 @@ class NetworkStack(Stack):
                     logs.LogGroup(
                         self,
                         "FlowLogGroup",
-                        retention=retention_days(
-                            f"environments.{settings.name}.log_retention_days",
+                        retention=log_retention(
                             settings.log_retention_days,
+                            setting=f"environments.{settings.name}.log_retention_days",
                         ),
                     )
                 ),

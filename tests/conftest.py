@@ -70,7 +70,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesize
 
 def stack_names() -> list[str]:
     """Every stack the app builds from cdk.json, known at collection time without a synth."""
-    from otel_fargate.environments import parse_environments
+    from stacks.settings import parse_environments
 
     names: list[str] = []
     for settings in parse_environments(cdk_json_context()["environments"]).values():

@@ -1,7 +1,7 @@
-"""Regenerate the golden collector configurations under tests/config/golden/.
+"""Regenerate the golden collector configurations under tests/library/golden/.
 
 Usage: ``.venv/bin/python tools/render_golden.py`` (the same as running
-``UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/config/test_config_golden.py``).
+``UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/library/test_config_golden.py``).
 Review the diff like code before committing it.
 """
 
@@ -17,9 +17,9 @@ for entry in (str(ROOT / "constructs"), str(ROOT)):
 
 from otel_fargate.config import render  # noqa: E402
 
-from tests.config.golden_cases import CASES  # noqa: E402
+from tests.library.golden_cases import CASES  # noqa: E402
 
-GOLDEN = ROOT / "tests" / "config" / "golden"
+GOLDEN = ROOT / "tests" / "library" / "golden"
 
 
 def main() -> int:

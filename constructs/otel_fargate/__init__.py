@@ -6,30 +6,65 @@ Public names:
 * :class:`CollectorGateway`: a separate, autoscaled collector service behind Service Connect.
 * :class:`CollectorImage`: the bundled, slim or registry collector image.
 * :class:`CollectorMonitoring`: dashboard and alarms from the collector's own metrics.
+* :class:`CollectorOptions`: the options the sidecar and the gateway share.
 * The configuration options and exporters of :mod:`otel_fargate.config`.
+
+Names are loaded when first used, so ``import otel_fargate.config`` (pure Python: rendering
+and validation) never starts the CDK's Node.js runtime.
 """
 
-from .config import (
-    AwsOtlpExporter,
-    CloudWatchEmfExporter,
-    CloudWatchLogsExporter,
-    CollectorConfigOptions,
-    DebugExporter,
-    OAuth2ClientCredentials,
-    OtlpExporter,
-    RenderedConfig,
-    SecretRef,
-    XRayExporter,
-    exporters_from_spec,
-    render,
-)
-from .container import HealthCheckTiming
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import ConfigError, EnvironmentConfigError, OtelFargateError
-from .gateway import CollectorGateway
-from .image import CollectorImage
-from .monitoring import CollectorMonitoring
-from .sidecar import CollectorSidecar
 from .versions import COLLECTOR_VERSION
+
+if TYPE_CHECKING:
+    from .collector_options import CollectorOptions
+    from .config import (
+        AwsOtlpExporter,
+        CloudWatchEmfExporter,
+        CloudWatchLogsExporter,
+        CollectorConfigOptions,
+        DebugExporter,
+        OAuth2ClientCredentials,
+        OtlpExporter,
+        RenderedConfig,
+        SecretRef,
+        XRayExporter,
+        exporters_from_spec,
+    )
+    from .fargate import log_retention
+    from .gateway import CollectorGateway
+    from .health import HealthCheckTiming
+    from .image import CollectorImage
+    from .monitoring import CollectorMonitoring
+    from .sidecar import CollectorSidecar
+
+#: Where each lazily loaded public name lives.
+_HOMES: dict[str, str] = {
+    "AwsOtlpExporter": "config",
+    "CloudWatchEmfExporter": "config",
+    "CloudWatchLogsExporter": "config",
+    "CollectorConfigOptions": "config",
+    "DebugExporter": "config",
+    "OAuth2ClientCredentials": "config",
+    "OtlpExporter": "config",
+    "RenderedConfig": "config",
+    "SecretRef": "config",
+    "XRayExporter": "config",
+    "exporters_from_spec": "config",
+    "render": "config",
+    "CollectorOptions": "collector_options",
+    "CollectorGateway": "gateway",
+    "CollectorImage": "image",
+    "CollectorMonitoring": "monitoring",
+    "CollectorSidecar": "sidecar",
+    "HealthCheckTiming": "health",
+    "log_retention": "fargate",
+}
 
 __all__ = [
     "COLLECTOR_VERSION",
@@ -40,6 +75,7 @@ __all__ = [
     "CollectorGateway",
     "CollectorImage",
     "CollectorMonitoring",
+    "CollectorOptions",
     "CollectorSidecar",
     "ConfigError",
     "DebugExporter",
@@ -52,5 +88,19 @@ __all__ = [
     "SecretRef",
     "XRayExporter",
     "exporters_from_spec",
+    "log_retention",
     "render",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'otel_fargate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

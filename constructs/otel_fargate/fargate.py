@@ -40,17 +40,39 @@ def check_fargate_size(prefix: str, cpu: int, memory_mib: int) -> None:
 
 def log_retention(days: int, *, setting: str = "log_retention_days") -> logs.RetentionDays:
     """The CloudWatch Logs retention of ``days``; a period CloudWatch refuses fails naming
-    ``setting``."""
+    ``setting``.
+    """
     from aws_cdk import aws_logs as logs
 
     check_retention_days(setting, days)
-    return getattr(logs.RetentionDays, _RETENTION_MEMBERS[LOG_RETENTION_DAYS.index(days)])
+    member: logs.RetentionDays = logs.RetentionDays[
+        _RETENTION_MEMBERS[LOG_RETENTION_DAYS.index(days)]
+    ]
+    return member
 
 
 #: The ``logs.RetentionDays`` member of each period of ``LOG_RETENTION_DAYS``, in its order.
 _RETENTION_MEMBERS = (
-    "ONE_DAY", "THREE_DAYS", "FIVE_DAYS", "ONE_WEEK", "TWO_WEEKS", "ONE_MONTH", "TWO_MONTHS",
-    "THREE_MONTHS", "FOUR_MONTHS", "FIVE_MONTHS", "SIX_MONTHS", "ONE_YEAR", "THIRTEEN_MONTHS",
-    "EIGHTEEN_MONTHS", "TWO_YEARS", "THREE_YEARS", "FIVE_YEARS", "SIX_YEARS", "SEVEN_YEARS",
-    "EIGHT_YEARS", "NINE_YEARS", "TEN_YEARS",
+    "ONE_DAY",
+    "THREE_DAYS",
+    "FIVE_DAYS",
+    "ONE_WEEK",
+    "TWO_WEEKS",
+    "ONE_MONTH",
+    "TWO_MONTHS",
+    "THREE_MONTHS",
+    "FOUR_MONTHS",
+    "FIVE_MONTHS",
+    "SIX_MONTHS",
+    "ONE_YEAR",
+    "THIRTEEN_MONTHS",
+    "EIGHTEEN_MONTHS",
+    "TWO_YEARS",
+    "THREE_YEARS",
+    "FIVE_YEARS",
+    "SIX_YEARS",
+    "SEVEN_YEARS",
+    "EIGHT_YEARS",
+    "NINE_YEARS",
+    "TEN_YEARS",
 )

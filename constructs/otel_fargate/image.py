@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from aws_cdk import IgnoreMode, Stack
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -23,10 +24,12 @@ from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
 from .errors import OtelFargateError
+from .names import BUNDLED_PROBE_PATH
 from .versions import COLLECTOR_VERSION
 
+ImageKind = Literal["asset", "registry"]
+
 #: Path of the probe inside the bundled images.
-BUNDLED_PROBE_PATH = "/healthcheck"
 
 _DOCKERFILE = "docker/Dockerfile"
 
@@ -81,7 +84,7 @@ class CollectorImage:
     def __init__(
         self,
         *,
-        kind: str,
+        kind: ImageKind,
         target: str | None = None,
         name: str | None = None,
         probe_path: str | None = None,
@@ -133,7 +136,8 @@ class CollectorImage:
 
     def bind(self, scope: Construct, *, task_definition: ecs.TaskDefinition) -> BoundImage:
         """Create what the image needs under ``scope``: for bundled images an asset built for
-        the task definition's CPU architecture."""
+        the task definition's CPU architecture.
+        """
         if self._kind == "registry":
             assert self._name is not None
             return BoundImage(ecs.ContainerImage.from_registry(self._name), self._probe_path)

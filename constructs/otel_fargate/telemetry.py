@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-#: Default CloudWatch namespace of the collector's own metrics.
-SELF_TELEMETRY_NAMESPACE: Final = "OtelFargate/Collector"
+from .names import SELF_TELEMETRY_NAMESPACE as SELF_TELEMETRY_NAMESPACE
 
 #: Dimension: the otel-fargate environment (``CollectorConfigOptions.environment_name``).
 DIMENSION_ENVIRONMENT: Final = "environment"

@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 from otel_fargate.config import Exporter
-from otel_fargate.environments import (
+from otel_fargate.errors import EnvironmentConfigError
+
+from stacks.settings import (
     EnvironmentSettings,
     load_environments,
     parse_environment,
     parse_environments,
     select_environments,
 )
-from otel_fargate.errors import EnvironmentConfigError
-
 from tests.conftest import REPO_ROOT, cdk_json_context
 
 MINIMAL: dict[str, Any] = {"gateway": {"exporters": {"debug": {}}}}

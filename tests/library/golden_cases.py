@@ -1,7 +1,7 @@
 """Representative option sets whose rendered YAML is committed under ``golden/``.
 
 Regenerate after an intended change: ``UPDATE_GOLDEN=1 .venv/bin/python -m pytest
-tests/config/test_config_golden.py``; review the diff like code.
+tests/library/test_config_golden.py``; review the diff like code.
 """
 
 from __future__ import annotations

@@ -163,7 +163,7 @@ def test_self_telemetry_retention() -> None:
 
 def test_log_level() -> None:
     with pytest.raises(
-        ConfigError, match=r"^log_level: must be debug, info, warn or error, got 'trace'$"
+        ConfigError, match=r"^log_level: must be one of debug, info, warn, error, got 'trace'$"
     ):
         _sidecar(log_level="trace")
 
@@ -291,7 +291,7 @@ def test_otlp_grpc_endpoint_needs_host_and_port(endpoint: str) -> None:
 
 def test_otlp_unknown_protocol() -> None:
     with pytest.raises(
-        ConfigError, match=r"^exporters.otlp.protocol: must be 'grpc' or 'http', got 'thrift'$"
+        ConfigError, match=r"^exporters.otlp.protocol: must be one of grpc, http, got 'thrift'$"
     ):
         OtlpExporter(endpoint="x:1", protocol="thrift")  # type: ignore[arg-type]
 
@@ -400,7 +400,7 @@ def test_retry_interval_order() -> None:
 def test_debug_verbosity() -> None:
     with pytest.raises(
         ConfigError,
-        match=r"^exporters.debug.verbosity: must be basic, normal or detailed, got 'loud'$",
+        match=r"^exporters.debug.verbosity: must be one of basic, normal, detailed, got 'loud'$",
     ):
         DebugExporter(verbosity="loud")  # type: ignore[arg-type]
 
@@ -682,3 +682,31 @@ def test_replacement_without_pipelines() -> None:
         ConfigError, match=r"^replacement: service.pipelines: at least one pipeline is required$"
     ):
         render(CollectorConfigOptions(preset="sidecar", replacement="service: {}"))
+
+
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        (
+            {"exporters": {"awsxray": {"regoin": "eu-west-1"}}},
+            r"^overrides: exporters.awsxray.regoin: unknown setting of awsxray v0\.161\.0 .*known: .*region",
+        ),
+        (
+            {"exporters": {"awsemf": {"sending_queue": {"enabled": True}}}},
+            r"^overrides: exporters.awsemf.sending_queue: unknown setting of awsemf",
+        ),
+    ],
+)
+def test_overrides_cannot_add_keys_the_aws_components_refuse(
+    layer: dict[str, object], message: str
+) -> None:
+    # GIVEN a sidecar exporting to X-Ray and EMF WHEN an override adds a key the pinned
+    # release's Config does not have THEN synth refuses it, naming the key
+    with pytest.raises(ConfigError, match=message):
+        render(
+            CollectorConfigOptions(
+                preset="sidecar",
+                exporters=(XRayExporter(), CloudWatchEmfExporter(namespace="N", log_group_name="/g")),
+                overrides=layer,
+            )
+        )

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from otel_fargate.config import render
 
-from tests.config.golden_cases import CASES
+from tests.library.golden_cases import CASES
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

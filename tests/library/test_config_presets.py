@@ -22,7 +22,7 @@ from otel_fargate.config import (
     render,
 )
 
-from tests.config.golden_cases import CASES, HONEYCOMB
+from tests.library.golden_cases import CASES, HONEYCOMB
 
 
 def _pipelines(config: dict[str, Any]) -> dict[str, Any]:

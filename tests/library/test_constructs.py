@@ -310,9 +310,9 @@ def test_two_sidecars_in_one_task_are_refused() -> None:
     [
         ({"memory_mib": 600}, r"memory_mib: .*fit the task \(1024 MiB, 512 MiB already reserved.*got 600"),
         ({"cpu": 512}, r"cpu: .*fit the task \(512 units, 256 already reserved.*got 512"),
-        ({"app_protocol": "thrift"}, r"app_protocol: must be 'http/protobuf' or 'grpc', got 'thrift'"),
+        ({"app_protocol": "thrift"}, r"app_protocol: must be one of http/protobuf, grpc, got 'thrift'"),
         ({"restart_attempt_period_seconds": 30}, r"restart_attempt_period_seconds: ECS accepts 60 to 1800.*got 30"),
-        ({"stop_timeout_seconds": 300}, r"stop_timeout_seconds: Fargate accepts 2 to 120 seconds, got 300"),
+        ({"stop_timeout_seconds": 300}, r"stop_timeout_seconds: must be an integer from 2 to 120 \(Fargate's limit\), got 300"),
         ({"exporters": []}, r"exporters: a sidecar without a gateway needs at least one exporter, got \(\)"),
         ({"log_retention_days": 10}, r"log_retention_days: CloudWatch Logs retention must be one of .*got 10"),
         (
@@ -640,8 +640,8 @@ def test_probe_timeout_is_a_go_duration(probe_timeout: float, expected: str) -> 
     [
         ({"probe_timeout_seconds": 0.01}, r"health_check\.probe_timeout_seconds: must be from 0\.1 up to below timeout_seconds \(5\), got 0\.01"),
         ({"probe_timeout_seconds": "2s"}, r"health_check\.probe_timeout_seconds: .*got '2s'"),
-        ({"interval_seconds": 4}, r"health_check\.interval_seconds: ECS accepts a whole number from 5 to 300, got 4"),
-        ({"retries": 11}, r"health_check\.retries: ECS accepts a whole number from 1 to 10, got 11"),
+        ({"interval_seconds": 4}, r"health_check\.interval_seconds: must be a whole number from 5 to 300, got 4"),
+        ({"retries": 11}, r"health_check\.retries: must be a whole number from 1 to 10, got 11"),
         ({"timeout_seconds": 10}, r"health_check\.timeout_seconds: must be shorter than interval_seconds \(10\), got 10"),
     ],
 )

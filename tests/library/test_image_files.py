@@ -20,7 +20,7 @@ from otel_fargate.versions import COLLECTOR_VERSION
 
 from tools import collector
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKER_DIR = REPO_ROOT / "docker"
 DOCKERFILE = DOCKER_DIR / "Dockerfile"
 MANIFEST = DOCKER_DIR / "builder-config.yaml"

@@ -257,7 +257,7 @@ def test_tasks_below_desired_uses_container_insights_of_the_service(
     assert props["TreatMissingData"] == "breaching"
     # a sustained shortfall: every evaluation period
     assert props["DatapointsToAlarm"] == props["EvaluationPeriods"] == 5
-    assert "otel-fargate verify --env prod" in props["AlarmDescription"]
+    assert "python -m tools.cli verify --env prod" in props["AlarmDescription"]
 
 
 def test_topic_receives_alarm_and_ok_actions(app_stacks: dict[str, Built]) -> None:
@@ -424,7 +424,7 @@ def test_pipeline_components_reads_signals_from_pipeline_names() -> None:
 
 
 def test_pipeline_components_rejects_a_config_without_pipelines() -> None:
-    with pytest.raises(OtelFargateError, match=r"service\.pipelines must be a mapping.*None"):
+    with pytest.raises(OtelFargateError, match=r"service\.pipelines: must be a mapping.*None"):
         pipeline_components({"service": {}})
 
 
@@ -440,15 +440,15 @@ _VALID: dict[str, Any] = {
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"environment_name": ""}, r"environment_name must be a non-empty string, got ''"),
-        ({"service_name": "  "}, r"service_name must be a non-empty string, got '  '"),
-        ({"namespace": ""}, r"namespace must be a non-empty string, got ''"),
-        ({"memory_limit_mib": 0}, r"memory_limit_mib must be positive, got 0"),
-        ({"memory_limit_mib": 1.5}, r"memory_limit_mib must be an integer number of MiB, got 1.5"),
-        ({"exporters": {}}, r"exporters must map at least one component id"),
+        ({"environment_name": ""}, r"environment_name: must be a non-empty string, got ''"),
+        ({"service_name": "  "}, r"service_name: must be a non-empty string, got '  '"),
+        ({"namespace": ""}, r"namespace: must be a non-empty string, got ''"),
+        ({"memory_limit_mib": 0}, r"memory_limit_mib: must be a whole number >= 1, got 0"),
+        ({"memory_limit_mib": 1.5}, r"memory_limit_mib: must be a whole number >= 1, got 1.5"),
+        ({"exporters": {}}, r"exporters: must map at least one component id"),
         ({"exporters": {"": ["traces"]}}, r"exporters: component ids must be non-empty"),
-        ({"exporters": {"awsxray": []}}, r"exporters\['awsxray'\] must be a non-empty list"),
-        ({"exporters": {"awsxray": "traces"}}, r"exporters\['awsxray'\] must be a non-empty"),
+        ({"exporters": {"awsxray": []}}, r"exporters\['awsxray'\]: must be a non-empty list"),
+        ({"exporters": {"awsxray": "traces"}}, r"exporters\['awsxray'\]: must be a non-empty"),
         (
             {"exporters": {"awsxray": ["spans"]}},
             r"exporters\['awsxray'\]: unknown signal 'spans'",
@@ -476,14 +476,14 @@ _VALID: dict[str, Any] = {
         ),
         (
             {"ecs_cluster_name": "", "ecs_service_name": "s"},
-            r"ecs_cluster_name must be a non-empty string, got ''",
+            r"ecs_cluster_name: must be a non-empty string, got ''",
         ),
-        ({"period_seconds": 45}, r"period_seconds must be 10, 30 or a positive multiple of 60"),
-        ({"period_seconds": 0}, r"period_seconds must be .*got 0"),
-        ({"evaluation_periods": 0}, r"evaluation_periods must be at least 1, got 0"),
+        ({"period_seconds": 45}, r"period_seconds: must be 10, 30 or a positive multiple of 60"),
+        ({"period_seconds": 0}, r"period_seconds: must be .*got 0"),
+        ({"evaluation_periods": 0}, r"evaluation_periods: must be a whole number >= 1, got 0"),
         (
             {"evaluation_periods": 2, "datapoints_to_alarm": 3},
-            r"datapoints_to_alarm must be between 1 and evaluation_periods \(2\), got 3",
+            r"datapoints_to_alarm: must be a whole number from 1 to 2, got 3",
         ),
         (
             {"period_seconds": 3600, "evaluation_periods": 25, "datapoints_to_alarm": 1},
@@ -491,26 +491,26 @@ _VALID: dict[str, Any] = {
         ),
         (
             {"queue_utilization_threshold_percent": 120},
-            r"queue_utilization_threshold_percent must be in \(0, 100\], got 120",
+            r"queue_utilization_threshold_percent: must be a number > 0 and <= 100, got 120",
         ),
         (
             {"queue_utilization_threshold_percent": 0},
-            r"queue_utilization_threshold_percent must be in \(0, 100\], got 0",
+            r"queue_utilization_threshold_percent: must be a number > 0 and <= 100, got 0",
         ),
         (
             {"memory_utilization_threshold_percent": 101},
-            r"memory_utilization_threshold_percent must be in \(0, 100\], got 101",
+            r"memory_utilization_threshold_percent: must be a number > 0 and <= 100, got 101",
         ),
-        ({"export_failure_threshold": -1}, r"export_failure_threshold must be a number >= 0"),
-        ({"refused_threshold": -0.5}, r"refused_threshold must be a number >= 0, got -0.5"),
-        ({"restart_threshold": -1}, r"restart_threshold must be a number >= 0, got -1"),
+        ({"export_failure_threshold": -1}, r"export_failure_threshold: must be a number >= 0"),
+        ({"refused_threshold": -0.5}, r"refused_threshold: must be a number >= 0, got -0.5"),
+        ({"restart_threshold": -1}, r"restart_threshold: must be a number >= 0, got -1"),
         (
             {"dashboard_name": "my dashboard"},
-            r"dashboard_name must be 1-255 letters, digits, '-' or '_', got 'my dashboard'",
+            r"dashboard_name: must be 1-255 letters, digits, '-' or '_', got 'my dashboard'",
         ),
         (
             {"service_name": "api/v2"},
-            r"dashboard_name .*got 'otel-fargate-dev-api/v2' "
+            r"dashboard_name: .*got 'otel-fargate-dev-api/v2' "
             r"\(from environment_name/service_name\)",
         ),
     ],

@@ -64,7 +64,16 @@ def test_wheel_carries_the_library_and_the_docker_build_context(wheel: Path) -> 
     assert "otel_fargate/_context/healthcheck/main.go" in names
     assert "otel_fargate/_context/.dockerignore" in names
     assert not any(n.startswith("constructs/") or "/.venv/" in n or "cdk.out" in n for n in names)
-    assert any(n.endswith("entry_points.txt") for n in names)
+    assert "otel_fargate/config/upstream_keys.json" in names
+    # the library ships no command: the operations tools live in the repository (tools/)
+    assert not any(n.endswith("entry_points.txt") for n in names)
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    requires = [
+        line for line in zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+    assert requires and not any("boto3" in line for line in requires), requires
+    assert not any(n.startswith(("otel_fargate/cli", "otel_fargate/verify")) for n in names)
 
 
 @pytest.mark.slow

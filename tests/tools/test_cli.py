@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from otel_fargate import environments
-from otel_fargate.cli import EXIT_USAGE, build_parser, main
 from otel_fargate.errors import EnvironmentConfigError
+
+from tests.conftest import REPO_ROOT
+from tools import render as environments
+from tools.cli import EXIT_USAGE, build_parser, main
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,8 @@ def stub_environments(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         calls["load"] = Path(path)
         return {"dev": _Settings("dev"), "prod": _Settings("prod")}
 
-    def render(settings: _Settings, *, app_dir: Path = Path(".")) -> Mapping[str, _Rendered]:
-        calls["render"] = (settings, Path(app_dir))
+    def render(settings: _Settings) -> Mapping[str, _Rendered]:
+        calls["render"] = settings
         return {
             f"otel-fargate-{settings.name}-gateway/Gateway": _Rendered("receivers:\n  otlp: {}\n"),
             f"otel-fargate-{settings.name}-demo/Sidecar": _Rendered("exporters:\n  otlp: {}\n"),
@@ -75,7 +77,7 @@ def test_render_prints_every_collector_config_of_the_environment(
         "exporters:\n  otlp: {}\n"
     )
     assert stub_environments["load"] == app_dir / "cdk.json"
-    assert stub_environments["render"] == (_Settings("dev"), app_dir)
+    assert stub_environments["render"] == _Settings("dev")
 
 
 def test_render_unknown_environment_is_a_usage_error(
@@ -132,15 +134,15 @@ def test_verify_options_parse() -> None:
 
 
 def test_module_runs_as_a_program() -> None:
-    # GIVEN the package on the path WHEN run with python -m THEN argparse answers --help
+    # GIVEN the repository root WHEN run with python -m THEN argparse answers --help
     result = subprocess.run(
-        [sys.executable, "-m", "otel_fargate.cli", "--help"],
+        [sys.executable, "-m", "tools.cli", "--help"],
         capture_output=True,
         text=True,
         check=False,
-        cwd=Path(__file__).resolve().parents[1],
-        env={"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "constructs")},
+        cwd=REPO_ROOT,
+        env={"PYTHONPATH": str(REPO_ROOT / "constructs")},
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: otel-fargate")
+    assert result.stdout.startswith("usage: python -m tools.cli")

@@ -19,8 +19,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from otel_fargate import verify
-from otel_fargate.cli import main
+
+from tools import verify
+from tools.cli import main
 
 REGION = "eu-west-1"
 ENV = "dev"

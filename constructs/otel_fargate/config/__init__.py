@@ -73,7 +73,8 @@ from .options import (
     CollectorConfigOptions,
     Preset,
 )
-from .render import RenderedConfig, build_preset, describe, render
+from .presets import build_preset
+from .render import RenderedConfig, describe, render
 from .secrets import CONFIG_ENV, GATEWAY_TOKEN_ENV, SecretRef
 from .sizing import MIN_MEMORY_MIB, Sizing, size_for
 from .spec import SPEC_TYPES, exporters_from_spec

@@ -39,3 +39,13 @@ def parse_duration(value: object, *, setting: str) -> float:
     if position != len(value):
         raise ConfigError(f"{setting}: must be a duration such as '60s', got {value!r}")
     return total
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds as a Go duration: ``5s``, ``1.5s``, ``500ms``."""
+    if seconds == int(seconds):
+        return f"{int(seconds)}s"
+    millis = seconds * 1000
+    if millis == int(millis):
+        return f"{int(millis)}ms"
+    return f"{seconds}s"

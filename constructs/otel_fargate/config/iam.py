@@ -59,12 +59,61 @@ class IamNeeds:
     put_metric_data: bool = False
 
 
+#: The OTLP/HTTP exporter's type, old and new spelling.
+_OTLP_HTTP = frozenset({"otlphttp", "otlp_http"})
+
+
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value else None
+
+
+def _log_group_of(eid: str, kind: str, settings: Mapping[str, Any]) -> LogGroupWrite | None:
+    """The group an awsemf or awscloudwatchlogs exporter writes (and creates when missing)."""
+    default_group = "/metrics/default" if kind == "awsemf" else None
+    group = _str(settings.get("log_group_name", default_group))
+    if group is None:
+        return None
+    return LogGroupWrite(
+        name=group,
+        retention_days=_int(settings.get("log_retention")),
+        stream_name=_str(settings.get("log_stream_name")),
+        creates_group=True,
+        exporter=eid,
+        region=_str(settings.get("region")),
+    )
+
+
+def _sigv4_signer(
+    settings: Mapping[str, Any], extensions: Mapping[str, Any]
+) -> Mapping[str, Any] | None:
+    """The sigv4auth extension settings an OTLP/HTTP exporter signs with, if any."""
+    auth = settings.get("auth") or {}
+    authenticator = auth.get("authenticator") if isinstance(auth, Mapping) else None
+    if not isinstance(authenticator, str) or component_type(authenticator) != "sigv4auth":
+        return None
+    signer = extensions.get(authenticator) or {}
+    return signer if isinstance(signer, Mapping) else None
+
+
+def _otlp_logs_group(
+    eid: str, settings: Mapping[str, Any], region: str | None
+) -> LogGroupWrite | None:
+    headers = settings.get("headers") or {}
+    group = _str(headers.get("x-aws-log-group"))
+    if group is None:
+        return None
+    return LogGroupWrite(
+        name=group,
+        retention_days=None,
+        stream_name=_str(headers.get("x-aws-log-stream")),
+        creates_group=False,
+        exporter=eid,
+        region=region,
+    )
 
 
 def iam_for(config: Mapping[str, Any]) -> IamNeeds:
@@ -75,59 +124,28 @@ def iam_for(config: Mapping[str, Any]) -> IamNeeds:
     used = sorted(
         {cid for pipeline in pipelines.values() for cid in (pipeline.get("exporters") or [])}
     )
-    xray_write = xray_otlp = put_metric_data = False
-    groups: list[LogGroupWrite] = []
+    services: set[str] = set()
+    groups: list[LogGroupWrite | None] = []
     namespaces: set[str] = set()
     for eid in used:
         settings = exporters.get(eid) or {}
         kind = component_type(eid)
+        if kind in ("awsemf", "awscloudwatchlogs"):
+            groups.append(_log_group_of(eid, kind, settings))
+        if kind == "awsemf":
+            namespaces.add(_str(settings.get("namespace")) or "default")
+        signer = _sigv4_signer(settings, extensions) if kind in _OTLP_HTTP else None
         if kind == "awsxray":
-            xray_write = True
-        elif kind in ("awsemf", "awscloudwatchlogs"):
-            default_group = "/metrics/default" if kind == "awsemf" else None
-            group = _str(settings.get("log_group_name", default_group))
-            if group is not None:
-                groups.append(
-                    LogGroupWrite(
-                        name=group,
-                        retention_days=_int(settings.get("log_retention")),
-                        stream_name=_str(settings.get("log_stream_name")),
-                        creates_group=True,
-                        exporter=eid,
-                        region=_str(settings.get("region")),
-                    )
-                )
-            if kind == "awsemf":
-                namespaces.add(_str(settings.get("namespace")) or "default")
-        elif kind == "otlphttp":
-            auth = settings.get("auth") or {}
-            authenticator = auth.get("authenticator") if isinstance(auth, Mapping) else None
-            if not isinstance(authenticator, str) or component_type(authenticator) != "sigv4auth":
-                continue
-            signer = extensions.get(authenticator) or {}
-            service = signer.get("service")
-            if service == "xray":
-                xray_otlp = True
-            elif service == "monitoring":
-                put_metric_data = True
-            elif service == "logs":
-                headers = settings.get("headers") or {}
-                group = _str(headers.get("x-aws-log-group"))
-                if group is not None:
-                    groups.append(
-                        LogGroupWrite(
-                            name=group,
-                            retention_days=None,
-                            stream_name=_str(headers.get("x-aws-log-stream")),
-                            creates_group=False,
-                            exporter=eid,
-                            region=_str(signer.get("region")),
-                        )
-                    )
+            services.add("xray-segments")
+        elif signer is not None:
+            services.add(str(signer.get("service")))
+            if signer.get("service") == "logs":
+                groups.append(_otlp_logs_group(eid, settings, _str(signer.get("region"))))
+    written = [group for group in groups if group is not None]
     return IamNeeds(
-        xray_write=xray_write,
-        xray_otlp_spans=xray_otlp,
-        log_groups_written=tuple(sorted(groups, key=lambda g: (g.name, g.exporter))),
+        xray_write="xray-segments" in services,
+        xray_otlp_spans="xray" in services,
+        log_groups_written=tuple(sorted(written, key=lambda g: (g.name, g.exporter))),
         metric_namespaces=tuple(sorted(namespaces)),
-        put_metric_data=put_metric_data,
+        put_metric_data="monitoring" in services,
     )

@@ -7,33 +7,57 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from otel_fargate.errors import ConfigError
+from otel_fargate.checks import check_bool, check_choice, check_int, check_retention_days, fail
+from otel_fargate.errors import ConfigError, OtelFargateError
+from otel_fargate.names import (
+    DEFAULT_GATEWAY_ENDPOINT,
+    DEFAULT_HEALTH_CHECK_ENDPOINT,
+    MAX_STOP_TIMEOUT_SECONDS,
+    MIN_STOP_TIMEOUT_SECONDS,
+    self_telemetry_log_group,
+)
+from otel_fargate.names import SELF_TELEMETRY_NAMESPACE as DEFAULT_SELF_TELEMETRY_NAMESPACE
 
 from .durations import parse_duration
-from .exporters import LOG_RETENTION_DAYS, Exporter
+from .exporters import Exporter
 from .secrets import SecretRef
 from .sizing import Sizing, size_for
+
+__all__ = [
+    "DEFAULT_GATEWAY_ENDPOINT",
+    "DEFAULT_HEALTH_CHECK_ENDPOINT",
+    "DEFAULT_SELF_TELEMETRY_NAMESPACE",
+    "PRESETS",
+    "CollectorConfigOptions",
+    "Preset",
+    "check_stop_timeout",
+    "split_host_port",
+]
 
 Preset = Literal["sidecar", "agent", "gateway"]
 
 #: The presets ``render`` knows.
 PRESETS: tuple[Preset, ...] = ("sidecar", "agent", "gateway")
 
-#: The gateway's Service Connect address the agent forwards to.
-DEFAULT_GATEWAY_ENDPOINT = "otel-gateway:4317"
-#: Where the health_check extension listens by default (inside the container only).
-DEFAULT_HEALTH_CHECK_ENDPOINT = "127.0.0.1:13133"
-#: The CloudWatch namespace of the collector's own metrics.
-DEFAULT_SELF_TELEMETRY_NAMESPACE = "OtelFargate/Collector"
-#: Fargate's upper bound for a container's stop timeout.
-MAX_STOP_TIMEOUT_SECONDS = 120
-
 #: Processors the presets own; user processors may not reuse these ids.
 RESERVED_PROCESSORS = frozenset({"memory_limiter", "resourcedetection", "batch"})
 
+_LOG_LEVELS = ("debug", "info", "warn", "error")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _COMPONENT_ID = re.compile(r"^[a-z][a-z0-9_]*(/[A-Za-z0-9_.\-]+)?$")
 _HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(?P<port>\d{1,5})$")
+
+
+def check_stop_timeout(value: object, *, error: type[OtelFargateError] = ConfigError) -> int:
+    """``value`` if Fargate accepts it as a container stop timeout (2 to 120 seconds)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not (
+        MIN_STOP_TIMEOUT_SECONDS <= value <= MAX_STOP_TIMEOUT_SECONDS
+    ):
+        raise error(
+            f"stop_timeout_seconds: must be an integer from {MIN_STOP_TIMEOUT_SECONDS} to "
+            f"{MAX_STOP_TIMEOUT_SECONDS} (Fargate's limit), got {value!r}"
+        )
+    return value
 
 
 def split_host_port(value: object, *, setting: str) -> tuple[str, int]:
@@ -138,14 +162,10 @@ class CollectorConfigOptions:
         self._check_shutdown()
         for index, secret in enumerate(self.secrets):
             if not isinstance(secret, SecretRef):
-                raise ConfigError(f"secrets[{index}]: must be a SecretRef, got {secret!r}")
-        if self.log_level not in ("debug", "info", "warn", "error"):
-            raise ConfigError(
-                f"log_level: must be debug, info, warn or error, got {self.log_level!r}"
-            )
+                raise fail(f"secrets[{index}]", "must be a SecretRef", secret, error=ConfigError)
+        check_choice("log_level", self.log_level, _LOG_LEVELS, error=ConfigError)
         for flag in ("pprof", "zpages"):
-            if not isinstance(getattr(self, flag), bool):
-                raise ConfigError(f"{flag}: must be true or false, got {getattr(self, flag)!r}")
+            check_bool(flag, getattr(self, flag), error=ConfigError)
 
     def _check_names(self) -> None:
         for setting in ("environment_name", "service_name"):
@@ -247,28 +267,18 @@ class CollectorConfigOptions:
                 f"self_telemetry_log_group: must be a non-empty log group name, "
                 f"got {self.self_telemetry_log_group!r}"
             )
-        if self.self_telemetry_retention_days not in LOG_RETENTION_DAYS:
-            raise ConfigError(
-                f"self_telemetry_retention_days: must be a CloudWatch Logs retention period, "
-                f"got {self.self_telemetry_retention_days!r}"
-            )
-        interval = self.self_telemetry_interval_seconds
-        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 10:
-            raise ConfigError(
-                f"self_telemetry_interval_seconds: must be an integer >= 10, got {interval!r}"
-            )
+        check_retention_days(
+            "self_telemetry_retention_days", self.self_telemetry_retention_days, error=ConfigError
+        )
+        check_int(
+            "self_telemetry_interval_seconds",
+            self.self_telemetry_interval_seconds,
+            low=10,
+            error=ConfigError,
+        )
 
     def _check_shutdown(self) -> None:
-        stop = self.stop_timeout_seconds
-        if (
-            isinstance(stop, bool)
-            or not isinstance(stop, int)
-            or not 2 <= stop <= MAX_STOP_TIMEOUT_SECONDS
-        ):
-            raise ConfigError(
-                f"stop_timeout_seconds: must be an integer from 2 to "
-                f"{MAX_STOP_TIMEOUT_SECONDS} (Fargate's limit), got {stop!r}"
-            )
+        stop = check_stop_timeout(self.stop_timeout_seconds, error=ConfigError)
         for exporter in self.exporters:
             drain = exporter.drain_seconds()
             if drain >= stop:
@@ -281,10 +291,8 @@ class CollectorConfigOptions:
     @property
     def effective_gateway_endpoint(self) -> str:
         """The gateway address the agent forwards to."""
-        return (
-            self.gateway_endpoint
-            if self.gateway_endpoint is not None
-            else (DEFAULT_GATEWAY_ENDPOINT)
+        return self.gateway_endpoint if self.gateway_endpoint is not None else (
+            DEFAULT_GATEWAY_ENDPOINT
         )
 
     @property
@@ -292,7 +300,7 @@ class CollectorConfigOptions:
         """The log group of the collector's own metrics."""
         if self.self_telemetry_log_group is not None:
             return self.self_telemetry_log_group
-        return f"/otel-fargate/{self.environment_name}/collector-metrics"
+        return self_telemetry_log_group(self.environment_name)
 
     @property
     def health_check_url(self) -> str:

@@ -10,35 +10,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from otel_fargate import telemetry
 from otel_fargate.errors import ConfigError
 
-from .exporters import SIGNALS, RetryOnFailure, SendingQueue, duration
 from .iam import IamNeeds, iam_for
 from .layers import deep_merge, load_layer
 from .options import CollectorConfigOptions, Preset
-from .secrets import GATEWAY_TOKEN_ENV, SecretRef, env_ref
+from .presets import build_preset
+from .secrets import SecretRef
 from .sizing import Sizing
 from .validate import env_references, listening_ports, validate_config
 from .yamlio import dump_yaml
-
-#: OTLP ports (gRPC, HTTP) every preset receives on.
-OTLP_GRPC_PORT = 4317
-OTLP_HTTP_PORT = 4318
-#: The internal receiver the collector pushes its own metrics to.
-SELF_OTLP_PORT = 4319
-#: The Prometheus pull endpoint of the collector's own metrics.
-SELF_METRICS_PORT = 8888
-PPROF_ENDPOINT = "127.0.0.1:1777"
-ZPAGES_ENDPOINT = "127.0.0.1:55679"
-
-#: The gateway's bearer-token authenticator (server side).
-GATEWAY_AUTH_ID = "bearertokenauth/gateway"
-#: The agent's exporter to the gateway.
-GATEWAY_EXPORTER_ID = "otlp/gateway"
-SELF_RECEIVER_ID = "otlp/self"
-SELF_EXPORTER_ID = "awsemf/self"
-SELF_PIPELINE_ID = "metrics/self"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +59,27 @@ class RenderedConfig:
     sizing: Sizing
 
 
+def layered_config(options: CollectorConfigOptions) -> dict[str, Any]:
+    """The final configuration of ``options``, validated after every layer."""
+
+    def check(config: dict[str, Any], layer: str) -> dict[str, Any]:
+        validate_config(
+            config,
+            layer=layer,
+            health_check_endpoint=options.health_check_endpoint,
+            stop_timeout_seconds=options.stop_timeout_seconds,
+        )
+        return config
+
+    if options.replacement is not None:
+        return check(load_layer(options.replacement, setting="replacement"), "replacement")
+    config = check(build_preset(options), "rendered config")
+    if options.overrides is not None:
+        overrides = load_layer(options.overrides, setting="overrides")
+        config = check(deep_merge(config, overrides), "overrides")
+    return config
+
+
 def render(options: CollectorConfigOptions) -> RenderedConfig:
     """Render, merge and validate the configuration ``options`` describe.
 
@@ -86,25 +88,7 @@ def render(options: CollectorConfigOptions) -> RenderedConfig:
     """
     if not isinstance(options, CollectorConfigOptions):
         raise ConfigError(f"options: must be CollectorConfigOptions, got {options!r}")
-
-    def check(config: dict[str, Any], layer: str) -> None:
-        validate_config(
-            config,
-            layer=layer,
-            health_check_endpoint=options.health_check_endpoint,
-            stop_timeout_seconds=options.stop_timeout_seconds,
-        )
-
-    if options.replacement is not None:
-        config = load_layer(options.replacement, setting="replacement")
-        check(config, "replacement")
-    else:
-        config = build_preset(options)
-        check(config, "rendered config")
-        if options.overrides is not None:
-            config = deep_merge(config, load_layer(options.overrides, setting="overrides"))
-            check(config, "overrides")
-
+    config = layered_config(options)
     secrets = collect_secrets(options)
     referenced = env_references(config, layer="rendered config")
     environment = options.sizing.environment
@@ -141,198 +125,6 @@ def collect_secrets(options: CollectorConfigOptions) -> dict[str, SecretRef]:
             )
         found[ref.env_name] = ref
     return found
-
-
-def build_preset(options: CollectorConfigOptions) -> dict[str, Any]:
-    """The preset's configuration filled in from ``options`` (before overrides)."""
-    preset = options.preset
-    host = "0.0.0.0" if preset == "gateway" else "127.0.0.1"
-    self_telemetry = options.self_telemetry_namespace is not None
-    detect_in_pipelines = preset in ("sidecar", "agent")
-
-    extensions: dict[str, Any] = {
-        "health_check": {"endpoint": options.health_check_endpoint, "path": "/"},
-    }
-    if preset == "gateway":
-        extensions[GATEWAY_AUTH_ID] = {"scheme": "Bearer", "token": env_ref(GATEWAY_TOKEN_ENV)}
-    for exporter in options.exporters:
-        for eid, settings in exporter.extensions().items():
-            if eid in extensions and extensions[eid] != settings:
-                raise ConfigError(
-                    f"{exporter.setting}: needs extension {eid!r}, which another exporter "
-                    f"configures differently; give the exporters distinct names"
-                )
-            extensions[eid] = settings
-    if options.pprof:
-        extensions["pprof"] = {"endpoint": PPROF_ENDPOINT}
-    if options.zpages:
-        extensions["zpages"] = {"endpoint": ZPAGES_ENDPOINT}
-
-    grpc: dict[str, Any] = {"endpoint": f"{host}:{OTLP_GRPC_PORT}"}
-    http: dict[str, Any] = {"endpoint": f"{host}:{OTLP_HTTP_PORT}"}
-    if preset == "gateway":
-        grpc["auth"] = {"authenticator": GATEWAY_AUTH_ID}
-        grpc["keepalive"] = {
-            "server_parameters": {"max_connection_age": options.max_connection_age}
-        }
-        http["auth"] = {"authenticator": GATEWAY_AUTH_ID}
-    receivers: dict[str, Any] = {"otlp": {"protocols": {"grpc": grpc, "http": http}}}
-    if self_telemetry:
-        receivers[SELF_RECEIVER_ID] = {
-            "protocols": {"grpc": {"endpoint": f"127.0.0.1:{SELF_OTLP_PORT}"}}
-        }
-
-    sizing = options.sizing
-    processors: dict[str, Any] = {
-        "memory_limiter": sizing.memory_limiter,
-    }
-    if detect_in_pipelines or self_telemetry:
-        processors["resourcedetection"] = {
-            "detectors": ["env", "ecs"],
-            "timeout": "2s",
-            "override": False,
-        }
-    user_processors = dict(options.processors) if options.processors is not None else {}
-    for pid, processor in user_processors.items():
-        processors[pid] = (
-            load_layer(processor, setting=f"processors.{pid}") if processor is not None else {}
-        )
-    processors["batch"] = {
-        "send_batch_size": 8192,
-        "send_batch_max_size": 8192,
-        "timeout": "200ms",
-    }
-
-    exporters: dict[str, Any] = {}
-    routes: dict[str, list[str]] = {signal: [] for signal in SIGNALS}
-    if preset == "agent":
-        exporters[GATEWAY_EXPORTER_ID] = _sized_queue(
-            _gateway_exporter(options), sizing, setting=f"exporters.{GATEWAY_EXPORTER_ID}"
-        )
-        for signal in SIGNALS:
-            routes[signal].append(GATEWAY_EXPORTER_ID)
-    for exporter in options.exporters:
-        exporters[exporter.component_id] = _sized_queue(
-            exporter.render(), sizing, setting=exporter.setting
-        )
-        for signal in exporter.signals:
-            routes[signal].append(exporter.component_id)
-    if self_telemetry:
-        exporters[SELF_EXPORTER_ID] = _self_exporter(options)
-
-    chain = ["memory_limiter"]
-    if detect_in_pipelines:
-        chain.append("resourcedetection")
-    chain.extend(user_processors)
-    chain.append("batch")
-    pipelines: dict[str, Any] = {}
-    for signal in SIGNALS:
-        if routes[signal]:
-            pipelines[signal] = {
-                "receivers": ["otlp"],
-                "processors": list(chain),
-                "exporters": routes[signal],
-            }
-    if self_telemetry:
-        pipelines[SELF_PIPELINE_ID] = {
-            "receivers": [SELF_RECEIVER_ID],
-            "processors": ["resourcedetection", "batch"],
-            "exporters": [SELF_EXPORTER_ID],
-        }
-
-    return {
-        "extensions": extensions,
-        "receivers": receivers,
-        "processors": processors,
-        "exporters": exporters,
-        "service": {
-            "extensions": list(extensions),
-            "pipelines": pipelines,
-            "telemetry": _telemetry(options),
-        },
-    }
-
-
-def _sized_queue(block: dict[str, Any], sizing: Sizing, *, setting: str) -> dict[str, Any]:
-    """``block`` with its sending queue sized for the container (bytes, at most the limit)."""
-    queue = block.get("sending_queue")
-    if not isinstance(queue, dict):
-        return block
-    size = queue.get("queue_size")
-    if size is None:
-        return {**block, "sending_queue": {**queue, "queue_size": sizing.queue_bytes}}
-    if size > sizing.queue_bytes:
-        raise ConfigError(
-            f"{setting}.queue.queue_size: at most the memory_limiter hard limit of a "
-            f"{sizing.memory_mib} MiB container ({sizing.queue_bytes} bytes, "
-            f"{sizing.limit_mib} MiB) fits, got {size}"
-        )
-    return block
-
-
-def _gateway_exporter(options: CollectorConfigOptions) -> dict[str, Any]:
-    # The Service Connect hop stays inside the VPC and is plaintext gRPC. The token travels as
-    # the ``authorization`` header: the bearertokenauth client extension refuses to send
-    # credentials over a connection without TLS, while the gateway's bearertokenauth server
-    # checks the header whatever the transport.
-    return {
-        "endpoint": options.effective_gateway_endpoint,
-        "tls": {"insecure": True},
-        "headers": {"authorization": f"Bearer {env_ref(GATEWAY_TOKEN_ENV)}"},
-        "timeout": duration(10),
-        "sending_queue": SendingQueue().render(),
-        "retry_on_failure": RetryOnFailure().render(),
-    }
-
-
-def _self_exporter(options: CollectorConfigOptions) -> dict[str, Any]:
-    declarations = [
-        {
-            "dimensions": [list(telemetry.DIMENSIONS[group])],
-            "metric_name_selectors": [f"^{name}$" for name in names],
-        }
-        for group, names in telemetry.METRIC_GROUPS.items()
-    ]
-    return {
-        "namespace": options.self_telemetry_namespace,
-        "log_group_name": options.effective_self_telemetry_log_group,
-        "log_stream_name": "{TaskId}",
-        "log_retention": options.self_telemetry_retention_days,
-        "dimension_rollup_option": "NoDimensionRollup",
-        "resource_to_telemetry_conversion": {"enabled": True},
-        "metric_declarations": declarations,
-    }
-
-
-def _telemetry(options: CollectorConfigOptions) -> dict[str, Any]:
-    readers: list[dict[str, Any]] = [
-        {"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": SELF_METRICS_PORT}}}}
-    ]
-    if options.self_telemetry_namespace is not None:
-        readers.append(
-            {
-                "periodic": {
-                    "interval": options.self_telemetry_interval_seconds * 1000,
-                    "exporter": {
-                        "otlp": {
-                            "protocol": "grpc",
-                            "endpoint": f"http://127.0.0.1:{SELF_OTLP_PORT}",
-                            "insecure": True,
-                        }
-                    },
-                }
-            }
-        )
-    return {
-        "resource": {
-            "attributes": [
-                {"name": telemetry.DIMENSION_ENVIRONMENT, "value": options.environment_name},
-                {"name": telemetry.DIMENSION_SERVICE, "value": options.service_name},
-            ]
-        },
-        "logs": {"level": options.log_level, "encoding": "json"},
-        "metrics": {"level": "detailed", "readers": readers},
-    }
 
 
 def describe(rendered: RenderedConfig) -> str:

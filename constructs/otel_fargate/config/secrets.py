@@ -11,18 +11,20 @@ from dataclasses import dataclass
 from typing import Literal
 
 from otel_fargate.errors import ConfigError
+from otel_fargate.names import CONFIG_ENV, GATEWAY_TOKEN_ENV, RESERVED_ENV_NAMES
+
+__all__ = [
+    "CONFIG_ENV",
+    "ENV_NAME_PATTERN",
+    "GATEWAY_TOKEN_ENV",
+    "RESERVED_ENV_NAMES",
+    "SecretRef",
+    "check_env_name",
+    "env_ref",
+]
 
 #: Environment variable names the collector configuration may reference.
 ENV_NAME_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-
-#: Environment variable holding the bearer token shared by agents and the gateway.
-GATEWAY_TOKEN_ENV = "OTEL_GATEWAY_TOKEN"
-
-#: Environment variable carrying the rendered collector configuration.
-CONFIG_ENV = "OTEL_FARGATE_CONFIG"
-
-#: Names the constructs set themselves; a user secret may not take them.
-RESERVED_ENV_NAMES = frozenset({"GOMEMLIMIT", "GOMAXPROCS", CONFIG_ENV, GATEWAY_TOKEN_ENV})
 
 SecretKind = Literal["secretsmanager", "ssm"]
 

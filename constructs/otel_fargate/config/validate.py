@@ -8,7 +8,8 @@ from typing import Any
 
 from otel_fargate.errors import ConfigError
 
-from .durations import parse_duration
+from .drain import check_drain
+from .known_keys import UPSTREAM_RELEASE, top_level_keys, unknown_keys
 from .secrets import ENV_NAME_PATTERN
 
 _TOP_LEVEL = ("extensions", "receivers", "processors", "exporters", "connectors", "service")
@@ -16,16 +17,6 @@ _SERVICE_KEYS = ("extensions", "pipelines", "telemetry")
 _PIPELINE_ID = re.compile(r"^(traces|metrics|logs|profiles)(/[A-Za-z0-9_.\-]+)?$")
 _ENV_REF = re.compile(r"\$\{env:([^}:]*)(?::-[^}]*)?\}")
 _ENDPOINT = re.compile(r"^(?:[a-z]+://)?(?P<host>\[[^\]]*\]|[^:/]*):(?P<port>\d{1,5})(?:/.*)?$")
-
-#: Exporter types that retry batches through the collector's exporter helper.
-_HELPER_EXPORTERS = frozenset({"otlp", "otlphttp", "awscloudwatchlogs"})
-#: The exporter helper's defaults when a key is absent.
-_HELPER_DEFAULT_TIMEOUT = 5.0
-_HELPER_DEFAULT_MAX_ELAPSED = 300.0
-#: Exporter types whose AWS SDK times out and retries each request itself.
-_SDK_EXPORTERS = frozenset({"awsxray", "awsemf", "awscloudwatchlogs"})
-_SDK_DEFAULT_TIMEOUT = 30
-_SDK_DEFAULT_RETRIES = 2
 
 
 def component_type(component_id: str) -> str:
@@ -101,51 +92,47 @@ def listening_ports(config: Mapping[str, Any]) -> list[tuple[str, str, int]]:
     (``otlp-self-grpc`` for ``otlp/self``), ``health`` for health_check, ``metrics`` for the
     Prometheus pull reader, the component id with ``/`` turned into ``-`` otherwise.
     """
-    found: list[tuple[str, str, int]] = []
-    receivers = config.get("receivers")
-    if isinstance(receivers, Mapping):
-        for rid, settings in receivers.items():
-            if not isinstance(settings, Mapping):
-                continue
-            label = str(rid).replace("/", "-")
-            port = endpoint_port(settings.get("endpoint"))
+    return [*_receiver_ports(config), *_extension_ports(config), *_reader_ports(config)]
+
+
+def _mappings(value: object) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(item, Mapping):
+                yield str(key), item
+
+
+def _receiver_ports(config: Mapping[str, Any]) -> Iterator[tuple[str, str, int]]:
+    for rid, settings in _mappings(config.get("receivers")):
+        label = rid.replace("/", "-")
+        port = endpoint_port(settings.get("endpoint"))
+        if port is not None:
+            yield label, f"receivers.{rid}.endpoint", port
+        for proto, proto_settings in _mappings(settings.get("protocols")):
+            port = endpoint_port(proto_settings.get("endpoint"))
             if port is not None:
-                found.append((label, f"receivers.{rid}.endpoint", port))
-            protocols = settings.get("protocols")
-            if isinstance(protocols, Mapping):
-                for proto, proto_settings in protocols.items():
-                    if isinstance(proto_settings, Mapping):
-                        port = endpoint_port(proto_settings.get("endpoint"))
-                        if port is not None:
-                            found.append(
-                                (
-                                    f"{label}-{proto}",
-                                    f"receivers.{rid}.protocols.{proto}.endpoint",
-                                    port,
-                                )
-                            )
-    extensions = config.get("extensions")
-    if isinstance(extensions, Mapping):
-        for eid, settings in extensions.items():
-            if not isinstance(settings, Mapping):
-                continue
-            port = endpoint_port(settings.get("endpoint"))
-            if port is not None:
-                label = "health" if component_type(str(eid)) == "health_check" else str(eid)
-                found.append((label.replace("/", "-"), f"extensions.{eid}.endpoint", port))
+                yield f"{label}-{proto}", f"receivers.{rid}.protocols.{proto}.endpoint", port
+
+
+def _extension_ports(config: Mapping[str, Any]) -> Iterator[tuple[str, str, int]]:
+    for eid, settings in _mappings(config.get("extensions")):
+        port = endpoint_port(settings.get("endpoint"))
+        if port is not None:
+            label = "health" if component_type(eid) == "health_check" else eid
+            yield label.replace("/", "-"), f"extensions.{eid}.endpoint", port
+
+
+def _reader_ports(config: Mapping[str, Any]) -> Iterator[tuple[str, str, int]]:
     service = config.get("service")
     telemetry = service.get("telemetry") if isinstance(service, Mapping) else None
     metrics = telemetry.get("metrics") if isinstance(telemetry, Mapping) else None
     readers = metrics.get("readers") if isinstance(metrics, Mapping) else None
-    if isinstance(readers, list):
-        for index, reader in enumerate(readers):
-            try:
-                prometheus = reader["pull"]["exporter"]["prometheus"]
-                port = int(prometheus["port"])
-            except (KeyError, TypeError, ValueError):
-                continue
-            found.append(("metrics", f"service.telemetry.metrics.readers[{index}].pull", port))
-    return found
+    for index, reader in enumerate(readers if isinstance(readers, list) else []):
+        try:
+            port = int(reader["pull"]["exporter"]["prometheus"]["port"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        yield "metrics", f"service.telemetry.metrics.readers[{index}].pull", port
 
 
 def validate_config(
@@ -171,13 +158,8 @@ def validate_config(
                 f"{layer}: {key}: unknown top-level section (expected one of "
                 f"{', '.join(_TOP_LEVEL)})"
             )
-    receivers = _section(config, "receivers", layer)
-    processors = _section(config, "processors", layer)
-    exporters = _section(config, "exporters", layer)
-    connectors = _section(config, "connectors", layer)
-    extensions = _section(config, "extensions", layer)
-    service = _section(config, "service", layer)
-
+    sections = {key: _section(config, key, layer) for key in _TOP_LEVEL}
+    service = sections["service"]
     for key in service:
         if key not in _SERVICE_KEYS:
             raise ConfigError(
@@ -188,50 +170,69 @@ def validate_config(
     if not isinstance(pipelines, Mapping) or not pipelines:
         raise ConfigError(f"{layer}: service.pipelines: at least one pipeline is required")
     for pid, pipeline in pipelines.items():
-        where = f"{layer}: service.pipelines.{pid}"
-        if not isinstance(pid, str) or not _PIPELINE_ID.fullmatch(pid):
-            raise ConfigError(
-                f"{layer}: service.pipelines: {pid!r} is not a pipeline id "
-                f"(traces, metrics or logs, optionally /name)"
-            )
-        if not isinstance(pipeline, Mapping):
-            raise ConfigError(f"{where}: must be a mapping, got {pipeline!r}")
-        unknown = set(pipeline) - {"receivers", "processors", "exporters"}
-        if unknown:
-            raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}")
-        used_receivers = _id_list(pipeline.get("receivers"), where=f"{where}.receivers")
-        used_processors = _id_list(pipeline.get("processors"), where=f"{where}.processors")
-        used_exporters = _id_list(pipeline.get("exporters"), where=f"{where}.exporters")
-        if not used_receivers:
-            raise ConfigError(f"{where}.receivers: a pipeline needs at least one receiver")
-        if not used_exporters:
-            raise ConfigError(f"{where}.exporters: a pipeline needs at least one exporter")
-        for kind, used, defined in (
-            ("receivers", used_receivers, {**receivers, **connectors}),
-            ("processors", used_processors, processors),
-            ("exporters", used_exporters, {**exporters, **connectors}),
-        ):
-            for cid in used:
-                if cid not in defined:
-                    raise ConfigError(
-                        f"{where}.{kind}: {cid!r} is not defined under {kind}"
-                        + (" or connectors" if kind != "processors" else "")
-                    )
-            if len(set(used)) != len(used):
-                raise ConfigError(f"{where}.{kind}: lists a component twice: {used}")
-
+        _check_pipeline(pid, pipeline, sections, layer=layer)
+    extensions = sections["extensions"]
     enabled = _id_list(service.get("extensions"), where=f"{layer}: service.extensions")
     for eid in enabled:
         if eid not in extensions:
             raise ConfigError(
                 f"{layer}: service.extensions: {eid!r} is not defined under extensions"
             )
-
     _check_health_check(extensions, enabled, layer=layer, expected=health_check_endpoint)
     _check_authenticators(config, enabled, layer=layer)
     _check_ports(config, layer=layer)
+    _check_known_keys(sections, layer=layer)
     env_references(config, layer=layer)
-    _check_drain(exporters, pipelines, layer=layer, stop_timeout_seconds=stop_timeout_seconds)
+    _check_drain(sections["exporters"], pipelines, layer=layer, stop=stop_timeout_seconds)
+
+
+def _check_pipeline(
+    pid: object, pipeline: object, sections: Mapping[str, dict[str, Any]], *, layer: str
+) -> None:
+    where = f"{layer}: service.pipelines.{pid}"
+    if not isinstance(pid, str) or not _PIPELINE_ID.fullmatch(pid):
+        raise ConfigError(
+            f"{layer}: service.pipelines: {pid!r} is not a pipeline id "
+            f"(traces, metrics or logs, optionally /name)"
+        )
+    if not isinstance(pipeline, Mapping):
+        raise ConfigError(f"{where}: must be a mapping, got {pipeline!r}")
+    unknown = set(pipeline) - {"receivers", "processors", "exporters"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}")
+    connectors = sections["connectors"]
+    for kind, defined in (
+        ("receivers", {**sections["receivers"], **connectors}),
+        ("processors", sections["processors"]),
+        ("exporters", {**sections["exporters"], **connectors}),
+    ):
+        used = _id_list(pipeline.get(kind), where=f"{where}.{kind}")
+        if not used and kind != "processors":
+            raise ConfigError(f"{where}.{kind}: a pipeline needs at least one {kind[:-1]}")
+        for cid in used:
+            if cid not in defined:
+                raise ConfigError(
+                    f"{where}.{kind}: {cid!r} is not defined under {kind}"
+                    + (" or connectors" if kind != "processors" else "")
+                )
+        if len(set(used)) != len(used):
+            raise ConfigError(f"{where}.{kind}: lists a component twice: {used}")
+
+
+def _check_known_keys(sections: Mapping[str, dict[str, Any]], *, layer: str) -> None:
+    """Refuse keys the collector would reject at start in components whose ``Config`` is
+    known (the AWS exporters and sigv4auth, which no collector built here can parse).
+    """
+    for section in ("exporters", "extensions"):
+        for cid, settings in sections[section].items():
+            kind = component_type(cid)
+            unknown = unknown_keys(kind, settings)
+            if unknown:
+                raise ConfigError(
+                    f"{layer}: {section}.{cid}.{unknown[0]}: unknown setting of {kind} "
+                    f"{UPSTREAM_RELEASE} (the collector would refuse to start; "
+                    f"known: {', '.join(top_level_keys(kind))})"
+                )
 
 
 def _check_health_check(
@@ -290,16 +291,8 @@ def _check_ports(config: Mapping[str, Any], *, layer: str) -> None:
         owners[port] = path
 
 
-def _seconds(value: object, *, setting: str) -> float:
-    return parse_duration(value, setting=setting)
-
-
 def _check_drain(
-    exporters: Mapping[str, Any],
-    pipelines: Mapping[str, Any],
-    *,
-    layer: str,
-    stop_timeout_seconds: int,
+    exporters: Mapping[str, Any], pipelines: Mapping[str, Any], *, layer: str, stop: int
 ) -> None:
     used = {
         cid
@@ -309,58 +302,12 @@ def _check_drain(
     }
     for eid in sorted(used):
         settings = exporters.get(eid)
-        if settings is None:
-            settings = {}
+        settings = {} if settings is None else settings
         if not isinstance(settings, Mapping):
             raise ConfigError(f"{layer}: exporters.{eid}: must be a mapping, got {settings!r}")
-        kind = component_type(eid)
-        where = f"{layer}: exporters.{eid}"
-        if kind in _SDK_EXPORTERS:
-            timeout_s = settings.get("request_timeout_seconds", _SDK_DEFAULT_TIMEOUT)
-            retries = settings.get("max_retries", _SDK_DEFAULT_RETRIES)
-            if (
-                not isinstance(timeout_s, int)
-                or isinstance(timeout_s, bool)
-                or not isinstance(retries, int)
-                or isinstance(retries, bool)
-            ):
-                raise ConfigError(
-                    f"{where}: request_timeout_seconds and max_retries must be integers, "
-                    f"got {timeout_s!r} and {retries!r}"
-                )
-            attempt = float(timeout_s * (retries + 1))
-            attempt_text = f"{timeout_s}s x {retries + 1} SDK attempts"
-        elif kind in _HELPER_EXPORTERS or "timeout" in settings:
-            attempt = _seconds(
-                settings.get("timeout", f"{_HELPER_DEFAULT_TIMEOUT:g}s"),
-                setting=f"{where}.timeout",
-            )
-            attempt_text = f"timeout {attempt:g}s"
-        else:
-            continue
-        elapsed = 0.0
-        if kind in _HELPER_EXPORTERS or "retry_on_failure" in settings:
-            retry = settings.get("retry_on_failure") or {}
-            if not isinstance(retry, Mapping):
-                raise ConfigError(f"{where}.retry_on_failure: must be a mapping, got {retry!r}")
-            if retry.get("enabled", True):
-                elapsed = _seconds(
-                    retry.get("max_elapsed_time", f"{_HELPER_DEFAULT_MAX_ELAPSED:g}s"),
-                    setting=f"{where}.retry_on_failure.max_elapsed_time",
-                )
-                if elapsed == 0:
-                    raise ConfigError(
-                        f"{where}.retry_on_failure.max_elapsed_time: 0 retries forever; it "
-                        f"must end before stop_timeout_seconds={stop_timeout_seconds}"
-                    )
-        if elapsed + attempt >= stop_timeout_seconds:
-            if elapsed:
-                setting = "retry_on_failure.max_elapsed_time"
-            elif kind in _SDK_EXPORTERS:
-                setting = "request_timeout_seconds"
-            else:
-                setting = "timeout"
-            raise ConfigError(
-                f"{where}.{setting}: retries ({elapsed:g}s) plus {attempt_text} must be "
-                f"shorter than stop_timeout_seconds={stop_timeout_seconds}"
-            )
+        check_drain(
+            component_type(eid),
+            settings,
+            where=f"{layer}: exporters.{eid}",
+            stop_timeout_seconds=stop,
+        )

@@ -1,0 +1,122 @@
+"""The options every collector construct takes, documented once.
+
+``CollectorSidecar`` and ``CollectorGateway`` accept these as keyword arguments (or, all at
+once, as ``options=CollectorOptions(...)``; keywords given beside it win).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from aws_cdk import aws_sns as sns
+
+from .checks import check_bool, check_retention_days, fail
+from .config.options import check_stop_timeout
+from .errors import OtelFargateError
+from .health import HealthCheckTiming
+from .image import CollectorImage
+from .names import MAX_STOP_TIMEOUT_SECONDS, SELF_TELEMETRY_NAMESPACE
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectorOptions:
+    """Options shared by the sidecar and the gateway.
+
+    Attributes:
+        environment_name: the otel-fargate environment: a resource attribute, a dimension of
+            the collector's own metrics and part of its log-group and dashboard names;
+            default: the stack name.
+        image: the collector image; default: ``CollectorImage.bundled()``.
+        health_check: run the ECS health check with the image's probe; default: on. An image
+            without a probe must switch it off; app containers then wait for ``START`` only.
+        health_check_timing: default: ``HealthCheckTiming()`` (every 10 s, 5 s timeout,
+            3 retries, 30 s start period, the probe giving up after 2 s).
+        stop_timeout_seconds: time the collector gets to flush on stop, 2 to 120 (Fargate's
+            maximum); every exporter's retries plus timeout must end within it; default: 120.
+        log_retention_days: retention of the collector's own log group and of the log groups
+            the stack creates for its exporters; default: 30.
+        processors: extra processors by id, as in ``CollectorConfigOptions``; default: none.
+        config_overrides: a mapping or YAML text deep-merged into the rendered configuration;
+            default: none.
+        config_replacement: a whole configuration used instead of the rendered one (still
+            validated); default: the rendered configuration.
+        self_telemetry_namespace: CloudWatch namespace of the collector's own metrics;
+            ``None`` keeps them local (and then no dashboard or alarm is built on them);
+            default: ``OtelFargate/Collector``.
+        monitoring: a dashboard and alarms (``CollectorMonitoring``); default: on.
+        alarm_topic: SNS topic the alarms notify; default: alarms have no actions.
+    """
+
+    environment_name: str | None = None
+    image: CollectorImage | None = None
+    health_check: bool = True
+    health_check_timing: HealthCheckTiming | None = None
+    stop_timeout_seconds: int = MAX_STOP_TIMEOUT_SECONDS
+    log_retention_days: int = 30
+    processors: Mapping[str, Mapping[str, Any] | None] | None = None
+    config_overrides: Mapping[str, Any] | str | None = None
+    config_replacement: Mapping[str, Any] | str | None = None
+    self_telemetry_namespace: str | None = SELF_TELEMETRY_NAMESPACE
+    monitoring: bool = True
+    alarm_topic: sns.ITopic | None = None
+
+    def __post_init__(self) -> None:
+        check_stop_timeout(self.stop_timeout_seconds, error=OtelFargateError)
+        check_retention_days("log_retention_days", self.log_retention_days)
+        check_bool("health_check", self.health_check)
+        check_bool("monitoring", self.monitoring)
+        if self.image is not None and not isinstance(self.image, CollectorImage):
+            raise fail("image", "must be a CollectorImage (bundled(), slim(), ...)", self.image)
+        timing = self.health_check_timing
+        if timing is not None and not isinstance(timing, HealthCheckTiming):
+            raise fail("health_check_timing", "must be a HealthCheckTiming", timing)
+
+    @property
+    def resolved_image(self) -> CollectorImage:
+        """``image``, or the bundled image when none is given."""
+        return self.image if self.image is not None else CollectorImage.bundled()
+
+    @property
+    def resolved_timing(self) -> HealthCheckTiming:
+        """``health_check_timing``, or the default timing."""
+        timing = self.health_check_timing
+        return timing if timing is not None else HealthCheckTiming()
+
+    @classmethod
+    def combine(
+        cls, options: CollectorOptions | None, given: Mapping[str, Any], *, construct: str
+    ) -> CollectorOptions:
+        """``options`` with the keywords in ``given`` applied; an unknown keyword fails naming
+        ``construct``, the keyword and the options it takes.
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise OtelFargateError(
+                f"{construct}: unknown argument {unknown[0]!r} (it takes the arguments of its "
+                f"own signature and these options: {', '.join(sorted(known))})"
+            )
+        if options is not None and not isinstance(options, cls):
+            raise fail("options", "must be a CollectorOptions", options)
+        base = options if options is not None else cls()
+        return dataclasses.replace(base, **given)
+
+
+class CollectorOptionsArgs(TypedDict, total=False):
+    """The fields of :class:`CollectorOptions` as keyword arguments (documented there)."""
+
+    environment_name: str | None
+    image: CollectorImage | None
+    health_check: bool
+    health_check_timing: HealthCheckTiming | None
+    stop_timeout_seconds: int
+    log_retention_days: int
+    processors: Mapping[str, Mapping[str, Any] | None] | None
+    config_overrides: Mapping[str, Any] | str | None
+    config_replacement: Mapping[str, Any] | str | None
+    self_telemetry_namespace: str | None
+    monitoring: bool
+    alarm_topic: sns.ITopic | None

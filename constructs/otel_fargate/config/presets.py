@@ -1,0 +1,304 @@
+"""The presets as fragments merged in order, pipelines assembled last.
+
+Fragments, each a partial configuration: **base** (health check, memory limiter, batch, own
+telemetry settings), **OTLP receivers**, **gateway auth** (gateway only), **agent forwarding**
+(agent only), **exporters** (the typed exporters and their authenticators), **user
+processors**, **self-telemetry** (when a namespace is set). They are merged in that order;
+a fragment may add components but never redefine one differently. The pipelines come last:
+one per signal some exporter takes, ``memory_limiter → resourcedetection (sidecar and agent)
+→ user processors → batch``, plus ``metrics/self``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from otel_fargate import telemetry
+from otel_fargate.errors import ConfigError
+from otel_fargate.names import (
+    DEFAULT_GATEWAY_ENDPOINT,
+    GATEWAY_AUTH_ID,
+    GATEWAY_TOKEN_ENV,
+    OTLP_GRPC_PORT,
+    OTLP_HTTP_PORT,
+    PPROF_ENDPOINT,
+    SELF_EXPORTER_ID,
+    SELF_METRICS_PORT,
+    SELF_OTLP_PORT,
+    SELF_PIPELINE_ID,
+    SELF_RECEIVER_ID,
+    ZPAGES_ENDPOINT,
+)
+
+from .exporters import SIGNALS, RetryOnFailure, SendingQueue, Signal
+from .exporters.base import helper_settings
+from .layers import load_layer
+from .options import CollectorConfigOptions
+from .secrets import env_ref
+from .sizing import Sizing
+
+#: The agent's exporter to the gateway.
+GATEWAY_EXPORTER_ID = "otlp/gateway"
+
+Config = dict[str, Any]
+Fragment = Callable[[CollectorConfigOptions], Config]
+_SECTIONS = ("extensions", "receivers", "processors", "exporters")
+
+
+def base(options: CollectorConfigOptions) -> Config:
+    """Health check, memory limiter, resource detection (where a pipeline uses it), batch."""
+    extensions: Config = {"health_check": {"endpoint": options.health_check_endpoint, "path": "/"}}
+    processors: Config = {"memory_limiter": options.sizing.memory_limiter}
+    if options.preset != "gateway" or options.self_telemetry_namespace is not None:
+        processors["resourcedetection"] = _resource_detection()
+    processors["batch"] = {"send_batch_size": 8192, "send_batch_max_size": 8192, "timeout": "200ms"}
+    return {"extensions": extensions, "processors": processors}
+
+
+def otlp_receivers(options: CollectorConfigOptions) -> Config:
+    """OTLP on 4317/4318: loopback for sidecar and agent, every interface for a gateway."""
+    host = "0.0.0.0" if options.preset == "gateway" else "127.0.0.1"
+    protocols = {
+        "grpc": {"endpoint": f"{host}:{OTLP_GRPC_PORT}"},
+        "http": {"endpoint": f"{host}:{OTLP_HTTP_PORT}"},
+    }
+    return {"receivers": {"otlp": {"protocols": protocols}}}
+
+
+def gateway_auth(options: CollectorConfigOptions) -> Config:
+    """The gateway's bearer token on both protocols, and connection ageing on gRPC."""
+    if options.preset != "gateway":
+        return {}
+    auth = {"authenticator": GATEWAY_AUTH_ID}
+    grpc = {
+        "auth": auth,
+        "keepalive": {"server_parameters": {"max_connection_age": options.max_connection_age}},
+    }
+    return {
+        "extensions": {GATEWAY_AUTH_ID: {"scheme": "Bearer", "token": env_ref(GATEWAY_TOKEN_ENV)}},
+        "receivers": {"otlp": {"protocols": {"grpc": grpc, "http": {"auth": dict(auth)}}}},
+    }
+
+
+def agent_forwarding(options: CollectorConfigOptions) -> Config:
+    """The agent's exporter to the gateway.
+
+    The Service Connect hop stays inside the VPC and is plaintext gRPC. The token travels as
+    the ``authorization`` header: the bearertokenauth client extension refuses to send
+    credentials over a connection without TLS, while the gateway's bearertokenauth server
+    checks the header whatever the transport.
+    """
+    if options.preset != "agent":
+        return {}
+    endpoint = options.gateway_endpoint
+    exporter = {
+        "endpoint": endpoint if endpoint is not None else DEFAULT_GATEWAY_ENDPOINT,
+        "tls": {"insecure": True},
+        "headers": {"authorization": f"Bearer {env_ref(GATEWAY_TOKEN_ENV)}"},
+        **helper_settings(SendingQueue(), RetryOnFailure(), 10),
+    }
+    return {"exporters": {GATEWAY_EXPORTER_ID: exporter}}
+
+
+def typed_exporters(options: CollectorConfigOptions) -> Config:
+    """The typed exporters and the extensions (authenticators) they need."""
+    extensions: Config = {}
+    exporters: Config = {}
+    for exporter in options.exporters:
+        for eid, settings in exporter.extensions().items():
+            if eid in extensions and extensions[eid] != settings:
+                raise ConfigError(
+                    f"{exporter.setting}: needs extension {eid!r}, which another exporter "
+                    f"configures differently; give the exporters distinct names"
+                )
+            extensions[eid] = settings
+        exporters[exporter.component_id] = exporter.render()
+    return {"extensions": extensions, "exporters": exporters}
+
+
+def debugging(options: CollectorConfigOptions) -> Config:
+    """The pprof and zpages extensions, on loopback, when switched on."""
+    extensions: Config = {}
+    if options.pprof:
+        extensions["pprof"] = {"endpoint": PPROF_ENDPOINT}
+    if options.zpages:
+        extensions["zpages"] = {"endpoint": ZPAGES_ENDPOINT}
+    return {"extensions": extensions}
+
+
+def user_processors(options: CollectorConfigOptions) -> Config:
+    """The user's processors, as given."""
+    given = options.processors if options.processors is not None else {}
+    return {
+        "processors": {
+            pid: load_layer(settings, setting=f"processors.{pid}") if settings is not None else {}
+            for pid, settings in given.items()
+        }
+    }
+
+
+def self_telemetry(options: CollectorConfigOptions) -> Config:
+    """The internal receiver and EMF exporter that ship the collector's own metrics."""
+    if options.self_telemetry_namespace is None:
+        return {}
+    declarations = [
+        {
+            "dimensions": [list(telemetry.DIMENSIONS[group])],
+            "metric_name_selectors": [f"^{name}$" for name in names],
+        }
+        for group, names in telemetry.METRIC_GROUPS.items()
+    ]
+    exporter = {
+        "namespace": options.self_telemetry_namespace,
+        "log_group_name": options.effective_self_telemetry_log_group,
+        "log_stream_name": "{TaskId}",
+        "log_retention": options.self_telemetry_retention_days,
+        "dimension_rollup_option": "NoDimensionRollup",
+        "resource_to_telemetry_conversion": {"enabled": True},
+        "metric_declarations": declarations,
+    }
+    receiver = {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{SELF_OTLP_PORT}"}}}
+    return {
+        "receivers": {SELF_RECEIVER_ID: receiver},
+        "processors": {"resourcedetection": _resource_detection()},
+        "exporters": {SELF_EXPORTER_ID: exporter},
+    }
+
+
+#: The fragments, in merge order.
+FRAGMENTS: tuple[Fragment, ...] = (
+    base,
+    otlp_receivers,
+    gateway_auth,
+    agent_forwarding,
+    typed_exporters,
+    debugging,
+    user_processors,
+    self_telemetry,
+)
+
+
+def _resource_detection() -> Config:
+    return {"detectors": ["env", "ecs"], "timeout": "2s", "override": False}
+
+
+def merge_fragment(config: Config, fragment: Config) -> None:
+    """Add ``fragment``'s components to ``config``; a component may not change meaning."""
+    for section in _SECTIONS:
+        target = config.setdefault(section, {})
+        for cid, settings in fragment.get(section, {}).items():
+            known = target.get(cid)
+            if known is None:
+                target[cid] = settings
+            elif isinstance(known, dict) and isinstance(settings, dict):
+                target[cid] = _merge_same(known, settings, where=f"{section}.{cid}")
+            elif known != settings:
+                raise ConfigError(f"{section}.{cid}: two presets define it differently")
+
+
+def _merge_same(base_: Config, extra: Config, *, where: str) -> Config:
+    out = dict(base_)
+    for key, value in extra.items():
+        if key in out and isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = _merge_same(out[key], value, where=f"{where}.{key}")
+        elif key in out and out[key] != value:
+            raise ConfigError(f"{where}.{key}: two presets define it differently")
+        else:
+            out[key] = value
+    return out
+
+
+def routes(options: CollectorConfigOptions) -> dict[Signal, list[str]]:
+    """Exporter ids by the signal they take, in rendering order."""
+    found: dict[Signal, list[str]] = {signal: [] for signal in SIGNALS}
+    if options.preset == "agent":
+        for signal in SIGNALS:
+            found[signal].append(GATEWAY_EXPORTER_ID)
+    for exporter in options.exporters:
+        for signal in exporter.signals:
+            found[signal].append(exporter.component_id)
+    return found
+
+
+def pipelines(options: CollectorConfigOptions) -> Config:
+    """One pipeline per signal some exporter takes, plus ``metrics/self``."""
+    chain = ["memory_limiter"]
+    if options.preset != "gateway":
+        chain.append("resourcedetection")
+    chain.extend(options.processors if options.processors is not None else ())
+    chain.append("batch")
+    out: Config = {
+        signal: {"receivers": ["otlp"], "processors": list(chain), "exporters": exporters}
+        for signal, exporters in routes(options).items()
+        if exporters
+    }
+    if options.self_telemetry_namespace is not None:
+        out[SELF_PIPELINE_ID] = {
+            "receivers": [SELF_RECEIVER_ID],
+            "processors": ["resourcedetection", "batch"],
+            "exporters": [SELF_EXPORTER_ID],
+        }
+    return out
+
+
+def service_telemetry(options: CollectorConfigOptions) -> Config:
+    """``service.telemetry``: resource, JSON logs, Prometheus pull and the OTLP push reader."""
+    readers: list[Config] = [
+        {"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": SELF_METRICS_PORT}}}}
+    ]
+    if options.self_telemetry_namespace is not None:
+        push = {
+            "protocol": "grpc",
+            "endpoint": f"http://127.0.0.1:{SELF_OTLP_PORT}",
+            "insecure": True,
+        }
+        interval = options.self_telemetry_interval_seconds * 1000
+        readers.append({"periodic": {"interval": interval, "exporter": {"otlp": push}}})
+    resource = [
+        {"name": telemetry.DIMENSION_ENVIRONMENT, "value": options.environment_name},
+        {"name": telemetry.DIMENSION_SERVICE, "value": options.service_name},
+    ]
+    return {
+        "resource": {"attributes": resource},
+        "logs": {"level": options.log_level, "encoding": "json"},
+        "metrics": {"level": "detailed", "readers": readers},
+    }
+
+
+def size_queues(config: Config, sizing: Sizing, settings: Iterable[tuple[str, str]]) -> None:
+    """Give every exporter queue without a size the container's byte budget; refuse larger."""
+    for eid, setting in settings:
+        block = config["exporters"][eid]
+        queue = block.get("sending_queue")
+        if not isinstance(queue, dict):
+            continue
+        size = queue.get("queue_size")
+        if size is None:
+            block["sending_queue"] = {**queue, "queue_size": sizing.queue_bytes}
+        elif size > sizing.queue_bytes:
+            raise ConfigError(
+                f"{setting}.queue.queue_size: at most the memory_limiter hard limit of a "
+                f"{sizing.memory_mib} MiB container ({sizing.queue_bytes} bytes, "
+                f"{sizing.limit_mib} MiB) fits, got {size}"
+            )
+
+
+def build_preset(options: CollectorConfigOptions) -> Config:
+    """The preset's configuration filled in from ``options`` (before overrides)."""
+    config: Config = {}
+    for fragment in FRAGMENTS:
+        merge_fragment(config, fragment(options))
+    queues = [(e.component_id, e.setting) for e in options.exporters]
+    if options.preset == "agent":
+        queues.insert(0, (GATEWAY_EXPORTER_ID, f"exporters.{GATEWAY_EXPORTER_ID}"))
+    size_queues(config, options.sizing, queues)
+    # batch reads last in the YAML, as it runs last in every pipeline
+    config["processors"]["batch"] = config["processors"].pop("batch")
+    config = {section: config[section] for section in _SECTIONS if config.get(section)}
+    config["service"] = {
+        "extensions": list(config.get("extensions", {})),
+        "pipelines": pipelines(options),
+        "telemetry": service_telemetry(options),
+    }
+    return config

@@ -1,0 +1,144 @@
+"""The gateway's network edge: who may connect, Service Connect names, the internal NLB."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_servicediscovery as servicediscovery
+from constructs import Construct
+
+from ._nag import acknowledge
+from .checks import fail
+from .health import HealthCheckTiming
+from .names import GATEWAY_ALIAS, HEALTH_PORT, OTLP_GRPC_PORT, OTLP_HTTP_PORT
+
+_OPEN_WORLD = ("0.0.0.0/0", "::/0")
+
+
+def check_peer(peer: ec2.IPeer, *, setting: str = "peer") -> None:
+    """Refuse an open-world peer: the gateway is never opened to the whole internet."""
+    if peer.unique_id in _OPEN_WORLD:
+        raise fail(setting, "the gateway is never opened to the whole internet", peer.unique_id)
+
+
+def resolve_peers(
+    cluster: ecs.ICluster, allowed_peers: Sequence[ec2.IPeer] | None
+) -> list[ec2.IPeer]:
+    """``allowed_peers``, or the cluster VPC's CIDR block; at least one, none open-world."""
+    peers = (
+        list(allowed_peers)
+        if allowed_peers is not None
+        else [ec2.Peer.ipv4(cluster.vpc.vpc_cidr_block)]
+    )
+    if not peers:
+        raise fail("allowed_peers", "must name at least one peer", peers)
+    for peer in peers:
+        check_peer(peer, setting="allowed_peers")
+    return peers
+
+
+def resolve_namespace(
+    cluster: ecs.ICluster, namespace: servicediscovery.INamespace | None
+) -> servicediscovery.INamespace:
+    """``namespace``, or the cluster's default Cloud Map namespace."""
+    resolved = namespace if namespace is not None else cluster.default_cloud_map_namespace
+    if resolved is None:
+        raise fail(
+            "namespace",
+            "the cluster has no default Cloud Map namespace; pass namespace=... or create the "
+            "cluster with default_cloud_map_namespace",
+            None,
+        )
+    return resolved
+
+
+def port_mappings() -> list[ecs.PortMapping]:
+    """Named port mappings; gRPC and HTTP app protocols so Envoy balances per request."""
+    return [
+        ecs.PortMapping(
+            container_port=OTLP_GRPC_PORT,
+            name="otlp-grpc",
+            app_protocol=ecs.AppProtocol.grpc,  # type: ignore[arg-type]  # jsii class property
+        ),
+        ecs.PortMapping(
+            container_port=OTLP_HTTP_PORT,
+            name="otlp-http",
+            app_protocol=ecs.AppProtocol.http,  # type: ignore[arg-type]  # jsii class property
+        ),
+        ecs.PortMapping(container_port=HEALTH_PORT, name="health"),
+    ]
+
+
+def service_connect_services(service_name: str) -> list[ecs.ServiceConnectService]:
+    """``<service_name>`` (gRPC) and ``<service_name>-http``, both behind ``otel-gateway``."""
+    return [
+        ecs.ServiceConnectService(
+            port_mapping_name="otlp-grpc",
+            discovery_name=service_name,
+            dns_name=GATEWAY_ALIAS,
+            port=OTLP_GRPC_PORT,
+        ),
+        ecs.ServiceConnectService(
+            port_mapping_name="otlp-http",
+            discovery_name=f"{service_name}-http",
+            dns_name=GATEWAY_ALIAS,
+            port=OTLP_HTTP_PORT,
+        ),
+    ]
+
+
+def add_internal_nlb(
+    scope: Construct,
+    *,
+    service: ecs.FargateService,
+    security_group: ec2.SecurityGroup,
+    vpc: ec2.IVpc,
+    subnets: ec2.SubnetSelection,
+    timing: HealthCheckTiming,
+    container_name: str,
+) -> elbv2.NetworkLoadBalancer:
+    """An internal NLB on 4317/4318 whose target health check is HTTP on the health port."""
+    # NLB health checks come from the load balancer's nodes inside the VPC.
+    security_group.add_ingress_rule(
+        ec2.Peer.ipv4(vpc.vpc_cidr_block),
+        ec2.Port.tcp(HEALTH_PORT),
+        "health checks from the internal load balancer",
+    )
+    nlb = elbv2.NetworkLoadBalancer(
+        scope,
+        "LoadBalancer",
+        vpc=vpc,
+        internet_facing=False,
+        cross_zone_enabled=True,
+        vpc_subnets=subnets,
+    )
+    acknowledge(
+        nlb,
+        "AwsSolutions-ELB2",
+        "Access logs of an internal OTLP load balancer would only repeat the "
+        "collector's own receiver metrics; enable them with load_balancer.log_access_logs().",
+    )
+    for port, name in ((OTLP_GRPC_PORT, "Grpc"), (OTLP_HTTP_PORT, "Http")):
+        listener = nlb.add_listener(f"{name}Listener", port=port, protocol=elbv2.Protocol.TCP)
+        listener.add_targets(
+            f"{name}Targets",
+            port=port,
+            protocol=elbv2.Protocol.TCP,
+            deregistration_delay=Duration.seconds(timing.interval_seconds * 3),
+            targets=[
+                service.load_balancer_target(container_name=container_name, container_port=port)
+            ],
+            health_check=elbv2.HealthCheck(
+                protocol=elbv2.Protocol.HTTP,
+                port=str(HEALTH_PORT),
+                path="/",
+                interval=Duration.seconds(10),
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=2,
+            ),
+        )
+    return nlb

@@ -1,0 +1,99 @@
+"""Every name, port and limit otel-fargate uses, in one place.
+
+The configuration renderer, the constructs, the monitoring and the operations tools all read
+these; nothing else spells them out. Pure Python: importing this module starts no CDK runtime.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Name of the collector container in every task definition.
+COLLECTOR_CONTAINER_NAME: Final = "otel-collector"
+
+#: OTLP over gRPC, where every preset receives.
+OTLP_GRPC_PORT: Final = 4317
+#: OTLP over HTTP, where every preset receives.
+OTLP_HTTP_PORT: Final = 4318
+#: The internal receiver the collector pushes its own metrics to (loopback only).
+SELF_OTLP_PORT: Final = 4319
+#: The Prometheus pull endpoint of the collector's own metrics (loopback only).
+SELF_METRICS_PORT: Final = 8888
+#: The health_check extension.
+HEALTH_PORT: Final = 13133
+#: Where the health_check extension listens by default (inside the container only).
+DEFAULT_HEALTH_CHECK_ENDPOINT: Final = f"127.0.0.1:{HEALTH_PORT}"
+#: The pprof extension, when switched on.
+PPROF_ENDPOINT: Final = "127.0.0.1:1777"
+#: The zpages extension, when switched on.
+ZPAGES_ENDPOINT: Final = "127.0.0.1:55679"
+#: Path of the probe inside the bundled images.
+BUNDLED_PROBE_PATH: Final = "/healthcheck"
+
+#: Environment variable carrying the rendered collector configuration.
+CONFIG_ENV: Final = "OTEL_FARGATE_CONFIG"
+#: Environment variable holding the bearer token shared by agents and the gateway.
+GATEWAY_TOKEN_ENV: Final = "OTEL_GATEWAY_TOKEN"
+#: Environment variables the constructs set themselves; a user secret may not take them.
+RESERVED_ENV_NAMES: Final = frozenset({"GOMEMLIMIT", "GOMAXPROCS", CONFIG_ENV, GATEWAY_TOKEN_ENV})
+
+#: Service Connect alias (DNS name) of the gateway: ``otel-gateway:4317`` / ``:4318``.
+GATEWAY_ALIAS: Final = "otel-gateway"
+#: The gateway address agents forward to.
+DEFAULT_GATEWAY_ENDPOINT: Final = f"{GATEWAY_ALIAS}:{OTLP_GRPC_PORT}"
+
+#: Fargate's upper bound for a container's stop timeout, in seconds.
+MAX_STOP_TIMEOUT_SECONDS: Final = 120
+#: The shortest stop timeout ECS accepts, in seconds.
+MIN_STOP_TIMEOUT_SECONDS: Final = 2
+#: Task memory left to the Service Connect (Envoy) proxy container that ECS adds to a task
+#: using Service Connect; AWS asks for at least 64 MiB.
+SERVICE_CONNECT_PROXY_MEMORY_MIB: Final = 128
+
+#: CloudWatch namespace of the collector's own metrics.
+SELF_TELEMETRY_NAMESPACE: Final = "OtelFargate/Collector"
+#: Prefix of every name otel-fargate gives to account-wide resources.
+NAME_PREFIX: Final = "otel-fargate"
+
+#: Retention periods CloudWatch Logs accepts, in days.
+LOG_RETENTION_DAYS: Final[tuple[int, ...]] = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+#: Component ids the presets own.
+GATEWAY_AUTH_ID: Final = "bearertokenauth/gateway"
+SELF_RECEIVER_ID: Final = "otlp/self"
+SELF_EXPORTER_ID: Final = "awsemf/self"
+SELF_PIPELINE_ID: Final = "metrics/self"
+
+
+def stack_name(environment: str, part: str) -> str:
+    """The CloudFormation stack name of one part of an environment (``network``, ``gateway``)."""
+    return f"{NAME_PREFIX}-{environment}-{part}"
+
+
+def self_telemetry_log_group(environment: str, service: str | None = None) -> str:
+    """The log group of a collector's own metrics: ``/otel-fargate/<env>[/<service>]/...``."""
+    middle = environment if service is None else f"{environment}/{service}"
+    return f"/{NAME_PREFIX}/{middle}/collector-metrics"
