@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Annotations, Stack
 from constructs import Construct
 
 from .checks import fail
 from .collector_options import CollectorOptions
 from .config import CollectorConfigOptions, Exporter, RenderedConfig, render
 from .config.options import Preset
+from .config.validate import component_type
 from .monitoring import CollectorMonitoring, monitor_collector
-from .names import self_telemetry_log_group
+from .names import SELF_PIPELINE_ID, self_telemetry_log_group
 
 
 def exporter_tuple(value: Exporter | Sequence[Exporter] | None) -> tuple[Exporter, ...]:
@@ -58,9 +59,24 @@ def render_collector(
         self_telemetry_namespace=options.self_telemetry_namespace,
         self_telemetry_log_group=self_telemetry_log_group(environment, service),
         stop_timeout_seconds=options.stop_timeout_seconds,
+        secrets=tuple(options.secrets),
+        environment=dict(options.environment),
         **extra,
     )
     return config_options, render(config_options)
+
+
+def self_metrics_namespace(config: Mapping[str, Any]) -> str | None:
+    """The CloudWatch namespace the final configuration publishes the collector's own metrics
+    into (its ``metrics/self`` pipeline to an ``awsemf`` exporter), or None when it does not.
+    """
+    service = config.get("service") or {}
+    pipeline = (service.get("pipelines") or {}).get(SELF_PIPELINE_ID) or {}
+    for eid in pipeline.get("exporters") or []:
+        settings = (config.get("exporters") or {}).get(eid) or {}
+        if component_type(eid) == "awsemf" and isinstance(settings.get("namespace"), str):
+            return str(settings["namespace"])
+    return None
 
 
 def monitoring_for(
@@ -69,13 +85,26 @@ def monitoring_for(
     rendered: RenderedConfig,
     **props: Any,
 ) -> CollectorMonitoring | None:
-    """The collector's dashboard and alarms, unless ``options.monitoring`` is off."""
+    """The collector's dashboard and alarms, unless ``options.monitoring`` is off or the
+    final configuration publishes no metrics they could read (then a synth warning says so:
+    alarms that can never see data would stay green forever).
+    """
     if not options.monitoring:
+        return None
+    namespace = self_metrics_namespace(rendered.config)
+    if namespace is None:
+        Annotations.of(scope).add_warning_v2(
+            "otel-fargate:monitoring-without-metrics",
+            "monitoring: the collector configuration publishes none of the collector's own "
+            "metrics to CloudWatch (self_telemetry_namespace is None, or the replacement or "
+            "overrides have no metrics/self pipeline to awsemf), so no dashboard or alarm is "
+            "created; pass monitoring=False to silence this.",
+        )
         return None
     return monitor_collector(
         scope,
         rendered_config=rendered.config,
-        namespace=options.self_telemetry_namespace,
+        namespace=namespace,
         alarm_topic=options.alarm_topic,
         **props,
     )

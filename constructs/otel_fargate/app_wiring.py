@@ -4,6 +4,7 @@ dependency on the collector being healthy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from aws_cdk import aws_ecs as ecs
@@ -28,9 +29,18 @@ APP_PROTOCOLS: Final = {"http/protobuf": OTLP_HTTP_PORT, "grpc": OTLP_GRPC_PORT}
 
 
 def otel_environment(
-    container_name: str, *, app_protocol: str, environment_name: str, uses_xray: bool
+    container_name: str,
+    *,
+    app_protocol: str,
+    environment_name: str,
+    uses_xray: bool,
+    signals: Sequence[str],
 ) -> dict[str, str]:
-    """The OTLP environment variables of an application container named ``container_name``."""
+    """The OTLP environment variables of an application container named ``container_name``.
+
+    ``signals`` are those the collector accepts over OTLP; the SDK's exporter of any other
+    signal is ``none``, so the app never sends what would be refused.
+    """
     return {
         # 127.0.0.1, not localhost: some runtimes resolve localhost to ::1 first, and the
         # collector listens on IPv4 loopback only.
@@ -41,23 +51,72 @@ def otel_environment(
             f"service.name={container_name},deployment.environment.name={environment_name}"
         ),
         "OTEL_PROPAGATORS": "tracecontext,baggage,xray" if uses_xray else "tracecontext,baggage",
-        "OTEL_TRACES_EXPORTER": "otlp",
-        "OTEL_METRICS_EXPORTER": "otlp",
-        "OTEL_LOGS_EXPORTER": "otlp",
+        **{
+            f"OTEL_{signal.upper()}_EXPORTER": "otlp" if signal in signals else "none"
+            for signal in ("traces", "metrics", "logs")
+        },
     }
 
 
 def existing_variables(
     container: ecs.ContainerDefinition, task_definition: ecs.TaskDefinition
-) -> set[str]:
-    """Names of the environment variables and secrets ``container`` already sets."""
+) -> dict[str, str | None]:
+    """The environment variables (with their values) and secrets (value None) ``container``
+    already sets.
+    """
     rendered = container.render_container_definition(task_definition)
-    return {
-        str(getattr(item, "name", ""))
-        for items in (rendered.environment, rendered.secrets)
-        if isinstance(items, list)
-        for item in items
-    }
+    found: dict[str, str | None] = {}
+    for pair in rendered.environment if isinstance(rendered.environment, list) else []:
+        value = getattr(pair, "value", None)
+        found[str(getattr(pair, "name", ""))] = value if isinstance(value, str) else None
+    for secret in rendered.secrets if isinstance(rendered.secrets, list) else []:
+        found[str(getattr(secret, "name", ""))] = None
+    return found
+
+
+_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
+_PORT_PROTOCOL = {OTLP_GRPC_PORT: "grpc", OTLP_HTTP_PORT: "http/protobuf"}
+
+
+def _port_of(endpoint: str) -> int | None:
+    tail = endpoint.rstrip("/").rsplit(":", 1)
+    return int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else None
+
+
+def missing_variables(
+    container_name: str, existing: Mapping[str, str | None], ours: Mapping[str, str]
+) -> dict[str, str]:
+    """The variables of ``ours`` to add to a container that already sets ``existing``.
+
+    The endpoint and the protocol are one pair: when the app sets one of them, the other is
+    made to match it (the protocol from the endpoint's port, the endpoint from the protocol);
+    a pair that cannot agree is refused.
+    """
+    added = {key: value for key, value in ours.items() if key not in existing}
+    endpoint, protocol = existing.get(_ENDPOINT), existing.get(_PROTOCOL)
+    if endpoint is not None and _PROTOCOL in added:
+        inferred = _PORT_PROTOCOL.get(_port_of(endpoint) or 0)
+        if inferred is None:
+            raise fail(
+                f"app_containers.{container_name}.{_ENDPOINT}",
+                f"the app sets the endpoint but not {_PROTOCOL}, and its port is not the "
+                f"collector's gRPC ({OTLP_GRPC_PORT}) or HTTP ({OTLP_HTTP_PORT}) port; set both",
+                endpoint,
+            )
+        added[_PROTOCOL] = inferred
+    elif protocol is not None and _ENDPOINT in added:
+        port = OTLP_GRPC_PORT if protocol == "grpc" else OTLP_HTTP_PORT
+        added[_ENDPOINT] = f"http://127.0.0.1:{port}"
+    elif endpoint is not None and protocol is not None:
+        expected = _PORT_PROTOCOL.get(_port_of(endpoint) or 0)
+        if expected is not None and (expected == "grpc") != (protocol == "grpc"):
+            raise fail(
+                f"app_containers.{container_name}.{_PROTOCOL}",
+                f"{_ENDPOINT}={endpoint} is the collector's {expected} port",
+                protocol,
+            )
+    return added
 
 
 def check_app_container(

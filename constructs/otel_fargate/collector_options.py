@@ -7,13 +7,14 @@ once, as ``options=CollectorOptions(...)``; keywords given beside it win).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from aws_cdk import aws_sns as sns
 
 from .checks import check_bool, check_retention_days, fail
+from .config import SecretRef
 from .config.options import check_stop_timeout
 from .errors import OtelFargateError
 from .health import HealthCheckTiming
@@ -46,6 +47,12 @@ class CollectorOptions:
         self_telemetry_namespace: CloudWatch namespace of the collector's own metrics;
             ``None`` keeps them local (and then no dashboard or alarm is built on them);
             default: ``OtelFargate/Collector``.
+        secrets: secrets the configuration reads as ``${env:NAME}`` beyond the exporters' own
+            (for overrides or a replacement), delivered as ECS secrets; default: none.
+        environment: plain environment variables the configuration reads as ``${env:NAME}``
+            (for overrides or a replacement); never a credential (use ``secrets``);
+            default: none. A ``${env:NAME}`` without a ``:-default`` that neither provides
+            fails synth, naming the variable.
         monitoring: a dashboard and alarms (``CollectorMonitoring``); default: on.
         alarm_topic: SNS topic the alarms notify; default: alarms have no actions.
     """
@@ -60,6 +67,8 @@ class CollectorOptions:
     config_overrides: Mapping[str, Any] | str | None = None
     config_replacement: Mapping[str, Any] | str | None = None
     self_telemetry_namespace: str | None = SELF_TELEMETRY_NAMESPACE
+    secrets: Sequence[SecretRef] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
     monitoring: bool = True
     alarm_topic: sns.ITopic | None = None
 
@@ -118,5 +127,7 @@ class CollectorOptionsArgs(TypedDict, total=False):
     config_overrides: Mapping[str, Any] | str | None
     config_replacement: Mapping[str, Any] | str | None
     self_telemetry_namespace: str | None
+    secrets: Sequence[SecretRef]
+    environment: Mapping[str, str]
     monitoring: bool
     alarm_topic: sns.ITopic | None

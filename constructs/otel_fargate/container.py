@@ -57,6 +57,7 @@ def add_collector(
     container, its log group, the exporters' log groups, the IAM its exporters need, and its
     secrets (``spec.extra_secrets`` plus the config's own).
     """
+    _check_provided(spec)
     retention = spec.options.log_retention_days
     log_group = logs.LogGroup(scope, "Logs", retention=log_retention(retention))
     container = _add_container(scope, task_definition, spec, log_group)
@@ -65,6 +66,19 @@ def add_collector(
     )
     export_policy = grant_collector_permissions(scope, task_definition.task_role, spec.rendered.iam)
     return CollectorParts(container, log_group, export_log_groups, export_policy)
+
+
+def _check_provided(spec: CollectorContainerSpec) -> None:
+    """Every ``${env:NAME}`` the configuration needs is a secret or variable of the container."""
+    missing = [name for name in spec.rendered.required_env if name not in spec.extra_secrets]
+    if missing:
+        name = missing[0]
+        raise OtelFargateError(
+            f"config: ${{env:{name}}} is read by the collector configuration, but no secret or "
+            f"environment variable of the container provides it (the collector would read an "
+            f"empty string); pass secrets=[SecretRef(env_name={name!r}, secret_id=...)] or "
+            f"environment={{{name!r}: ...}}; unprovided: {', '.join(missing)}"
+        )
 
 
 def _health_check(

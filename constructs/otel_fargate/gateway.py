@@ -30,6 +30,7 @@ from .names import (
     OTLP_HTTP_PORT,
     SERVICE_CONNECT_PROXY_MEMORY_MIB,
 )
+from .synth_checks import add_check, one_gateway_per_namespace
 
 #: Environment variable that holds the bearer token in the gateway and in agents.
 TOKEN_ENV = GATEWAY_TOKEN_ENV
@@ -155,6 +156,8 @@ class CollectorGateway(Construct):
                 timing=opts.resolved_timing,
                 container_name=self.container.container_name,
             )
+        namespace_construct = self.namespace
+        add_check(self, lambda: one_gateway_per_namespace(self, namespace_construct))
         self.monitoring = monitoring_for(
             self,
             opts,

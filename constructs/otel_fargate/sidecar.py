@@ -15,6 +15,7 @@ from .collector_options import CollectorOptions, CollectorOptionsArgs
 from .config import Exporter
 from .container import CollectorContainerSpec, add_collector
 from .names import COLLECTOR_CONTAINER_NAME
+from .synth_checks import add_check, agent_reaches_gateway, task_fits
 
 if TYPE_CHECKING:
     from .gateway import CollectorGateway
@@ -104,6 +105,7 @@ class CollectorSidecar(Construct):
             service=self.service_name,
             memory_mib=memory_mib,
             cpu=cpu,
+            **_forwarding(gateway),
         )
         spec = CollectorContainerSpec(
             rendered=self.rendered_config,
@@ -129,6 +131,10 @@ class CollectorSidecar(Construct):
         )
         for container in app_containers:
             self.wire_app_container(container)
+        add_check(self, lambda: task_fits(task_definition, service_connect=gateway is not None))
+        if gateway is not None:
+            arn = gateway.namespace.namespace_arn
+            add_check(self, lambda: agent_reaches_gateway(task_definition, arn))
 
     @staticmethod
     def _check(
@@ -186,18 +192,23 @@ class CollectorSidecar(Construct):
             app_protocol=self.app_protocol,
             environment_name=self.environment_name,
             uses_xray=any(iam.xray_write or iam.xray_otlp_spans for iam in iams),
+            signals=self.rendered_config.otlp_signals,
         )
 
     def wire_app_container(self, container: ecs.ContainerDefinition) -> None:
         """Point ``container`` at the collector and make it wait until the collector is healthy.
 
-        Environment variables the container already sets are kept.
+        Environment variables the container already sets are kept. An app that sets only one of
+        ``OTEL_EXPORTER_OTLP_ENDPOINT`` and ``OTEL_EXPORTER_OTLP_PROTOCOL`` gets the other to
+        match; a pair that contradicts itself is refused.
         """
         app_wiring.check_app_container(container, self.task_definition)
         existing = app_wiring.existing_variables(container, self.task_definition)
-        for key, value in self.otel_environment(container).items():
-            if key not in existing:
-                container.add_environment(key, value)
+        ours = self.otel_environment(container)
+        for key, value in app_wiring.missing_variables(
+            container.container_name, existing, ours
+        ).items():
+            container.add_environment(key, value)
         condition = (
             ecs.ContainerDependencyCondition.HEALTHY
             if self.health_check
@@ -206,3 +217,10 @@ class CollectorSidecar(Construct):
         container.add_container_dependencies(
             ecs.ContainerDependency(container=self.container, condition=condition)
         )
+
+
+def _forwarding(gateway: CollectorGateway | None) -> dict[str, tuple[str, ...]]:
+    """An agent forwards exactly the signals its gateway accepts over OTLP."""
+    if gateway is None:
+        return {}
+    return {"forward_signals": gateway.rendered_config.otlp_signals}

@@ -12,12 +12,12 @@ from otel_fargate.errors import EnvironmentConfigError
 
 from stacks.settings import (
     EnvironmentSettings,
-    load_environments,
     parse_environment,
     parse_environments,
     select_environments,
 )
 from tests.conftest import REPO_ROOT, cdk_json_context
+from tools.render import load_environments
 
 MINIMAL: dict[str, Any] = {"gateway": {"exporters": {"debug": {}}}}
 

@@ -53,13 +53,13 @@ def new_cluster(stack: cdk.Stack, *, namespace: bool = True) -> ecs.Cluster:
     )
 
 
-def app_task(stack: cdk.Stack, *, env: dict[str, str] | None = None) -> tuple[ecs.FargateTaskDefinition, ecs.ContainerDefinition]:
+def app_task(stack: cdk.Stack, *, env: dict[str, str] | None = None, memory: int = 512) -> tuple[ecs.FargateTaskDefinition, ecs.ContainerDefinition]:
     task = ecs.FargateTaskDefinition(stack, "Task", cpu=512, memory_limit_mib=1024)
     app = task.add_container(
         "app",
         container_name="checkout",
         image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/busybox:1.36"),
-        memory_limit_mib=512,
+        memory_limit_mib=memory,
         cpu=256,
         environment=env,
     )
@@ -368,7 +368,8 @@ def gateway_stack() -> tuple[cdk.Stack, CollectorGateway]:
         stack, "Gateway", cluster=cluster, environment_name="dev", exporters=[XRayExporter()],
         cpu_architecture=ecs.CpuArchitecture.ARM64, internal_nlb=True,
     )
-    task, app = app_task(stack)
+    # 384 (app) + 512 (agent) + 128 for the Service Connect proxy = 1024
+    task, app = app_task(stack, memory=384)
     CollectorSidecar(stack, "Agent", task_definition=task, app_containers=[app], gateway=gateway)
     return stack, gateway
 
@@ -629,7 +630,7 @@ def test_export_log_groups_are_removed_with_the_stack(sidecar_template: Template
     ("probe_timeout", "expected"), [(2.0, "2s"), (1.5, "1500ms"), (0.25, "250ms")]
 )
 def test_probe_timeout_is_a_go_duration(probe_timeout: float, expected: str) -> None:
-    from otel_fargate.container import probe_command
+    from otel_fargate.health import probe_command
 
     timing = HealthCheckTiming(probe_timeout_seconds=probe_timeout)
     assert probe_command("/healthcheck", "http://127.0.0.1:13133/", timing)[-1] == expected

@@ -19,8 +19,9 @@ from otel_fargate.names import (
 from otel_fargate.names import SELF_TELEMETRY_NAMESPACE as DEFAULT_SELF_TELEMETRY_NAMESPACE
 
 from .durations import parse_duration
-from .exporters import Exporter
-from .secrets import SecretRef
+from .exporters import SIGNALS, Exporter, Signal
+from .exporters.base import FrozenMap, check_signals
+from .secrets import RESERVED_ENV_NAMES, SecretRef, check_env_name
 from .sizing import Sizing, size_for
 
 __all__ = [
@@ -50,8 +51,10 @@ _HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(?P<port>
 
 def check_stop_timeout(value: object, *, error: type[OtelFargateError] = ConfigError) -> int:
     """``value`` if Fargate accepts it as a container stop timeout (2 to 120 seconds)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not (
-        MIN_STOP_TIMEOUT_SECONDS <= value <= MAX_STOP_TIMEOUT_SECONDS
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not (MIN_STOP_TIMEOUT_SECONDS <= value <= MAX_STOP_TIMEOUT_SECONDS)
     ):
         raise error(
             f"stop_timeout_seconds: must be an integer from {MIN_STOP_TIMEOUT_SECONDS} to "
@@ -105,6 +108,8 @@ class CollectorConfigOptions:
             rendered one, still validated; default: the rendered configuration.
         secrets: secrets that overrides or a replacement reference as ``${env:NAME}``;
             default: none (exporter secrets are collected from the exporters).
+        environment: plain (non-secret) environment variables of the collector container that
+            overrides or a replacement reference as ``${env:NAME}``; default: none.
         self_telemetry_namespace: CloudWatch namespace of the collector's own metrics;
             ``None`` keeps them local (Prometheus on 127.0.0.1:8888 only); default:
             ``OtelFargate/Collector``.
@@ -120,6 +125,9 @@ class CollectorConfigOptions:
             timeout must fit inside it; default: 120 s (Fargate's maximum).
         max_connection_age: gateway only: gRPC connections are closed after this long so
             clients rebalance onto new tasks; default: ``60s``.
+        forward_signals: agent only: the signals the agent receives and forwards, which must
+            be the signals its gateway accepts (a signal the gateway has no pipeline for is
+            refused there, permanently); default: traces, metrics and logs.
     """
 
     preset: Preset
@@ -134,6 +142,7 @@ class CollectorConfigOptions:
     overrides: Mapping[str, Any] | str | None = None
     replacement: Mapping[str, Any] | str | None = None
     secrets: Sequence[SecretRef] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
     self_telemetry_namespace: str | None = DEFAULT_SELF_TELEMETRY_NAMESPACE
     self_telemetry_log_group: str | None = None
     self_telemetry_retention_days: int = 30
@@ -143,6 +152,7 @@ class CollectorConfigOptions:
     zpages: bool = False
     stop_timeout_seconds: int = MAX_STOP_TIMEOUT_SECONDS
     max_connection_age: str = "60s"
+    forward_signals: tuple[Signal, ...] | None = None
     sizing: Sizing = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -160,12 +170,35 @@ class CollectorConfigOptions:
         self._check_layers()
         self._check_self_telemetry()
         self._check_shutdown()
+        self._check_forwarding()
+        self._check_environment()
         for index, secret in enumerate(self.secrets):
             if not isinstance(secret, SecretRef):
                 raise fail(f"secrets[{index}]", "must be a SecretRef", secret, error=ConfigError)
         check_choice("log_level", self.log_level, _LOG_LEVELS, error=ConfigError)
         for flag in ("pprof", "zpages"):
             check_bool(flag, getattr(self, flag), error=ConfigError)
+
+    def _check_environment(self) -> None:
+        if not isinstance(self.environment, Mapping):
+            raise fail(
+                "environment",
+                "must be a mapping of names to values",
+                self.environment,
+                error=ConfigError,
+            )
+        object.__setattr__(self, "environment", FrozenMap(self.environment))
+        for name, value in self.environment.items():
+            check_env_name(name, setting="environment")
+            if name in RESERVED_ENV_NAMES:
+                raise fail(
+                    f"environment.{name}",
+                    f"is reserved for otel-fargate ({', '.join(sorted(RESERVED_ENV_NAMES))})",
+                    value,
+                    error=ConfigError,
+                )
+            if not isinstance(value, str):
+                raise fail(f"environment.{name}", "must be a string", value, error=ConfigError)
 
     def _check_names(self) -> None:
         for setting in ("environment_name", "service_name"):
@@ -288,11 +321,39 @@ class CollectorConfigOptions:
                     f"at shutdown"
                 )
 
+    def _check_forwarding(self) -> None:
+        signals = self.forward_signals
+        if signals is None:
+            return
+        if self.preset != "agent":
+            raise fail(
+                "forward_signals",
+                f"only the agent preset forwards to a gateway (preset {self.preset!r})",
+                signals,
+                error=ConfigError,
+            )
+        object.__setattr__(self, "forward_signals", tuple(signals))
+        if not self.forward_signals:
+            raise fail(
+                "forward_signals",
+                "the gateway accepts no signal over OTLP, so the agent has nothing to forward",
+                signals,
+                error=ConfigError,
+            )
+        check_signals(self.forward_signals, setting="forward_signals")
+
+    @property
+    def effective_forward_signals(self) -> tuple[Signal, ...]:
+        """The signals an agent forwards: ``forward_signals`` or every signal."""
+        return self.forward_signals if self.forward_signals is not None else SIGNALS
+
     @property
     def effective_gateway_endpoint(self) -> str:
         """The gateway address the agent forwards to."""
-        return self.gateway_endpoint if self.gateway_endpoint is not None else (
-            DEFAULT_GATEWAY_ENDPOINT
+        return (
+            self.gateway_endpoint
+            if self.gateway_endpoint is not None
+            else (DEFAULT_GATEWAY_ENDPOINT)
         )
 
     @property

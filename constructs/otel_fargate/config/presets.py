@@ -35,8 +35,10 @@ from .exporters import SIGNALS, RetryOnFailure, SendingQueue, Signal
 from .exporters.base import helper_settings
 from .layers import load_layer
 from .options import CollectorConfigOptions
+from .processors import processor_signals
 from .secrets import env_ref
 from .sizing import Sizing
+from .validate import component_type
 
 #: The agent's exporter to the gateway.
 GATEWAY_EXPORTER_ID = "otlp/gateway"
@@ -213,7 +215,7 @@ def routes(options: CollectorConfigOptions) -> dict[Signal, list[str]]:
     """Exporter ids by the signal they take, in rendering order."""
     found: dict[Signal, list[str]] = {signal: [] for signal in SIGNALS}
     if options.preset == "agent":
-        for signal in SIGNALS:
+        for signal in options.effective_forward_signals:
             found[signal].append(GATEWAY_EXPORTER_ID)
     for exporter in options.exporters:
         for signal in exporter.signals:
@@ -221,18 +223,41 @@ def routes(options: CollectorConfigOptions) -> dict[Signal, list[str]]:
     return found
 
 
-def pipelines(options: CollectorConfigOptions) -> Config:
-    """One pipeline per signal some exporter takes, plus ``metrics/self``."""
+def _chain(options: CollectorConfigOptions, signal: Signal) -> list[str]:
+    """The processors of one signal's pipeline: presets first and last, the user's processors
+    that serve ``signal`` between.
+    """
     chain = ["memory_limiter"]
     if options.preset != "gateway":
         chain.append("resourcedetection")
-    chain.extend(options.processors if options.processors is not None else ())
+    user = options.processors if options.processors is not None else {}
+    chain.extend(pid for pid in user if signal in processor_signals(component_type(pid)))
     chain.append("batch")
+    return chain
+
+
+def pipelines(options: CollectorConfigOptions) -> Config:
+    """One pipeline per signal some exporter takes, plus ``metrics/self``.
+
+    A user processor goes into the pipelines of the signals it serves; one that serves none
+    of them is refused.
+    """
     out: Config = {
-        signal: {"receivers": ["otlp"], "processors": list(chain), "exporters": exporters}
+        signal: {
+            "receivers": ["otlp"],
+            "processors": _chain(options, signal),
+            "exporters": exporters,
+        }
         for signal, exporters in routes(options).items()
         if exporters
     }
+    for pid in options.processors if options.processors is not None else {}:
+        if not any(pid in pipeline["processors"] for pipeline in out.values()):
+            served = ", ".join(processor_signals(component_type(pid)))
+            raise ConfigError(
+                f"processors.{pid}: serves {served} only, and this collector has no pipeline "
+                f"for it (pipelines: {', '.join(out) or 'none'})"
+            )
     if options.self_telemetry_namespace is not None:
         out[SELF_PIPELINE_ID] = {
             "receivers": [SELF_RECEIVER_ID],

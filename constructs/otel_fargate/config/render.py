@@ -18,7 +18,7 @@ from .options import CollectorConfigOptions, Preset
 from .presets import build_preset
 from .secrets import SecretRef
 from .sizing import Sizing
-from .validate import env_references, listening_ports, validate_config
+from .validate import env_references, listening_ports, otlp_signals, validate_config
 from .yamlio import dump_yaml
 
 
@@ -30,18 +30,22 @@ class RenderedConfig:
         preset: the preset it was rendered from.
         yaml: the configuration text (deterministic: same options, same bytes).
         config: the configuration as a dict.
-        environment: plain container environment variables (GOMEMLIMIT, GOMAXPROCS).
+        environment: plain container environment variables (GOMEMLIMIT, GOMAXPROCS and
+            ``options.environment``).
         secrets: ECS secrets by environment variable name: every SecretRef of the
             exporters and of ``options.secrets``.
-        required_env: environment variables the configuration reads that are neither in
-            ``environment`` nor in ``secrets``: the constructs supply them (the agent and
-            gateway read ``OTEL_GATEWAY_TOKEN``, whose secret the constructs create).
+        required_env: environment variables the configuration reads (without a ``:-``
+            default) that are neither in ``environment`` nor in ``secrets``: the constructs
+            must supply them (the agent and gateway read ``OTEL_GATEWAY_TOKEN``, whose secret
+            the constructs create), or synth fails naming them.
         referenced_env: every ``${env:NAME}`` in the configuration, sorted.
         health_check_endpoint: where the health_check extension listens.
         health_check_url: the URL the container health check probes.
         ports: every port the collector listens on, by name (``otlp-grpc``, ``otlp-http``,
             ``health``, ``metrics``, ...).
         iam: permissions the exporters in use need.
+        otlp_signals: the signals clients may send over OTLP (those with a pipeline fed by
+            the OTLP receiver); the others are refused (HTTP 404, gRPC Unimplemented).
         sizing: the memory and CPU numbers behind memory_limiter and the environment.
     """
 
@@ -56,6 +60,7 @@ class RenderedConfig:
     health_check_url: str
     ports: dict[str, int]
     iam: IamNeeds
+    otlp_signals: tuple[str, ...]
     sizing: Sizing
 
 
@@ -91,8 +96,12 @@ def render(options: CollectorConfigOptions) -> RenderedConfig:
     config = layered_config(options)
     secrets = collect_secrets(options)
     referenced = env_references(config, layer="rendered config")
-    environment = options.sizing.environment
-    required = tuple(name for name in referenced if name not in secrets and name not in environment)
+    environment = {**options.sizing.environment, **options.environment}
+    required = tuple(
+        name
+        for name in env_references(config, layer="rendered config", without_default=True)
+        if name not in secrets and name not in environment
+    )
     return RenderedConfig(
         preset=options.preset,
         yaml=dump_yaml(config),
@@ -105,6 +114,7 @@ def render(options: CollectorConfigOptions) -> RenderedConfig:
         health_check_url=options.health_check_url,
         ports={name: port for name, _path, port in listening_ports(config)},
         iam=iam_for(config),
+        otlp_signals=otlp_signals(config),
         sizing=options.sizing,
     )
 

@@ -10,12 +10,13 @@ from otel_fargate.errors import ConfigError
 
 from .drain import check_drain
 from .known_keys import UPSTREAM_RELEASE, top_level_keys, unknown_keys
+from .processors import processor_signals
 from .secrets import ENV_NAME_PATTERN
 
 _TOP_LEVEL = ("extensions", "receivers", "processors", "exporters", "connectors", "service")
 _SERVICE_KEYS = ("extensions", "pipelines", "telemetry")
 _PIPELINE_ID = re.compile(r"^(traces|metrics|logs|profiles)(/[A-Za-z0-9_.\-]+)?$")
-_ENV_REF = re.compile(r"\$\{env:([^}:]*)(?::-[^}]*)?\}")
+_ENV_REF = re.compile(r"\$\{env:([^}:]*)(:-[^}]*)?\}")
 _ENDPOINT = re.compile(r"^(?:[a-z]+://)?(?P<host>\[[^\]]*\]|[^:/]*):(?P<port>\d{1,5})(?:/.*)?$")
 
 
@@ -53,11 +54,19 @@ def iter_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
             yield from iter_strings(item, f"{path}[{index}]")
 
 
-def env_references(config: Mapping[str, Any], *, layer: str) -> tuple[str, ...]:
-    """The environment variables the configuration reads, sorted; invalid names raise."""
+def env_references(
+    config: Mapping[str, Any], *, layer: str, without_default: bool = False
+) -> tuple[str, ...]:
+    """The environment variables the configuration reads, sorted; invalid names raise.
+
+    With ``without_default``, only those read without a ``:-default`` fallback: the ones
+    something must provide.
+    """
     names: set[str] = set()
     for path, text in iter_strings(config):
         for match in _ENV_REF.finditer(text):
+            if without_default and match[2] is not None:
+                continue
             name = match[1]
             if not ENV_NAME_PATTERN.fullmatch(name):
                 raise ConfigError(
@@ -217,6 +226,19 @@ def _check_pipeline(
                 )
         if len(set(used)) != len(used):
             raise ConfigError(f"{where}.{kind}: lists a component twice: {used}")
+        if kind == "processors":
+            _check_processor_signals(pid, used, where=where)
+
+
+def _check_processor_signals(pid: str, processors: list[str], *, where: str) -> None:
+    signal = pid.split("/", 1)[0]
+    for cid in processors:
+        served = processor_signals(component_type(cid))
+        if signal in ("traces", "metrics", "logs") and signal not in served:
+            raise ConfigError(
+                f"{where}.processors: {cid!r} serves {', '.join(served)} only; the collector "
+                f"would refuse to start with it in a {signal} pipeline"
+            )
 
 
 def _check_known_keys(sections: Mapping[str, dict[str, Any]], *, layer: str) -> None:
@@ -311,3 +333,17 @@ def _check_drain(
             where=f"{layer}: exporters.{eid}",
             stop_timeout_seconds=stop,
         )
+
+
+def otlp_signals(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The signals the collector accepts over OTLP from its clients: those with a pipeline
+    fed by an ``otlp`` receiver (the internal ``otlp/self`` receiver aside), in signal order.
+    """
+    service = config.get("service")
+    pipelines = service.get("pipelines") if isinstance(service, Mapping) else None
+    found: set[str] = set()
+    for pid, pipeline in _mappings(pipelines):
+        receivers = pipeline.get("receivers") or []
+        if any(component_type(str(r)) == "otlp" and r != "otlp/self" for r in receivers):
+            found.add(pid.split("/", 1)[0])
+    return tuple(signal for signal in ("traces", "metrics", "logs") if signal in found)

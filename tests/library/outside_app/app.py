@@ -21,7 +21,11 @@ gateway = CollectorGateway(stack, "Gateway", cluster=cluster, exporters=[DebugEx
 task = ecs.FargateTaskDefinition(stack, "Task", cpu=512, memory_limit_mib=1024)
 web = task.add_container(
     "web", image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:stable"),
-    memory_limit_mib=512,
+    memory_limit_mib=384,  # + 512 (collector) + 128 (Service Connect proxy) = 1024
 )
 CollectorSidecar(stack, "Otel", task_definition=task, app_containers=[web], gateway=gateway)
+ecs.FargateService(
+    stack, "Web", cluster=cluster, task_definition=task,
+    service_connect_configuration=gateway.service_connect_client(),
+)
 app.synth()

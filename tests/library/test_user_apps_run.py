@@ -1,0 +1,248 @@
+"""What a user builds must run: synth refuses, or wires correctly, what would fail once
+deployed (unprovided variables, tasks that do not fit, half-wired apps, monitoring that can
+never fire, agents that cannot reach their gateway)."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ecs as ecs
+from aws_cdk.assertions import Annotations, Match, Template
+from otel_fargate import (
+    CollectorGateway,
+    CollectorSidecar,
+    DebugExporter,
+    OtelFargateError,
+    SecretRef,
+    XRayExporter,
+)
+
+from tests.conftest import container_environment
+from tests.library.test_constructs import app_task, containers, new_cluster, new_stack
+
+HONEYCOMB_REPLACEMENT = """
+extensions:
+  health_check: {endpoint: "127.0.0.1:13133", path: /}
+receivers:
+  otlp: {protocols: {grpc: {endpoint: "127.0.0.1:4317"}}}
+exporters:
+  otlphttp/honeycomb:
+    endpoint: https://api.honeycomb.io
+    headers: {x-honeycomb-team: "${env:HONEYCOMB_API_KEY}"}
+    timeout: 5s
+    retry_on_failure: {max_elapsed_time: 60s}
+service:
+  extensions: [health_check]
+  pipelines:
+    traces: {receivers: [otlp], exporters: [otlphttp/honeycomb]}
+"""
+
+
+def test_a_variable_nothing_provides_fails_synth_naming_it() -> None:
+    # GIVEN a replacement config that reads HONEYCOMB_API_KEY and no secret for it
+    stack = new_stack("Unprovided")
+    task, app = app_task(stack)
+    # WHEN the sidecar is created THEN synth stops, naming the variable and the remedy
+    with pytest.raises(
+        OtelFargateError,
+        match=r"^config: \$\{env:HONEYCOMB_API_KEY\} is read by the collector configuration, "
+        r"but no secret or environment variable .*secrets=\[SecretRef\(env_name='HONEYCOMB_API_KEY'",
+    ):
+        CollectorSidecar(
+            stack, "Otel", task_definition=task, app_containers=[app],
+            config_replacement=HONEYCOMB_REPLACEMENT, monitoring=False,
+        )
+
+
+def test_secrets_and_environment_provide_what_a_replacement_reads() -> None:
+    # GIVEN the same replacement with the secret passed, and its endpoint as a plain variable
+    stack = new_stack("Provided")
+    task, app = app_task(stack)
+    CollectorSidecar(
+        stack,
+        "Otel",
+        task_definition=task,
+        app_containers=[app],
+        config_replacement=HONEYCOMB_REPLACEMENT.replace(
+            "https://api.honeycomb.io", "${env:HONEYCOMB_ENDPOINT}"
+        ),
+        secrets=[SecretRef(env_name="HONEYCOMB_API_KEY", secret_id="honeycomb/api-key")],
+        environment={"HONEYCOMB_ENDPOINT": "https://api.eu1.honeycomb.io"},
+        monitoring=False,
+    )
+    collector = containers(Template.from_stack(stack))["otel-collector"]
+    # THEN the key is an ECS secret and the plain value an environment variable
+    assert [s["Name"] for s in collector["Secrets"]] == ["HONEYCOMB_API_KEY"]
+    assert container_environment(collector)["HONEYCOMB_ENDPOINT"] == "https://api.eu1.honeycomb.io"
+
+
+def test_a_container_added_after_the_sidecar_must_still_fit_the_task() -> None:
+    # GIVEN a sidecar of 512 MiB in a 1024 MiB task, then an app of 768 MiB added later
+    stack = new_stack("LateApp")
+    task = ecs.FargateTaskDefinition(stack, "Task", cpu=512, memory_limit_mib=1024)
+    sidecar = CollectorSidecar(
+        stack, "Otel", task_definition=task, exporters=DebugExporter(), monitoring=False
+    )
+    late = task.add_container(
+        "late", image=ecs.ContainerImage.from_registry("busybox"), memory_limit_mib=768
+    )
+    sidecar.wire_app_container(late)
+    # WHEN synthesized THEN the final task is checked and refused
+    with pytest.raises(RuntimeError, match=r"memory_mib: the containers of task LateApp/Task reserve 1280 MiB"):
+        Template.from_stack(stack)
+
+
+def test_an_agent_task_leaves_room_for_the_service_connect_proxy() -> None:
+    stack = new_stack("NoProxyRoom")
+    gateway = CollectorGateway(stack, "Gateway", cluster=new_cluster(stack), exporters=XRayExporter())
+    task, app = app_task(stack)  # 512 (app) + 512 (agent) leaves nothing for the proxy
+    CollectorSidecar(stack, "Otel", task_definition=task, app_containers=[app], gateway=gateway)
+    with pytest.raises(RuntimeError, match=r"reserve 1024 MiB plus 128 MiB for the Service Connect proxy"):
+        Template.from_stack(stack)
+
+
+@pytest.mark.parametrize(
+    ("app_env", "expected"),
+    [
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317"}, "grpc"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318"}, "http/protobuf"),
+    ],
+)
+def test_an_app_endpoint_gets_the_protocol_of_its_port(app_env: dict[str, str], expected: str) -> None:
+    stack = new_stack("HalfWired")
+    task, app = app_task(stack, env=app_env)
+    sidecar = CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app], exporters=DebugExporter(),
+        monitoring=False,
+    )
+    env = container_environment(containers(Template.from_stack(stack))["checkout"])
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == app_env["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == expected
+    assert sidecar.app_protocol == "http/protobuf"  # the sidecar's own default is unchanged
+
+
+def test_an_app_protocol_gets_the_endpoint_of_its_port() -> None:
+    stack = new_stack("ProtocolOnly")
+    task, app = app_task(stack, env={"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"})
+    CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app], exporters=DebugExporter(),
+        monitoring=False,
+    )
+    env = container_environment(containers(Template.from_stack(stack))["checkout"])
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4317"
+
+
+@pytest.mark.parametrize(
+    ("app_env", "message"),
+    [
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
+            r"^app_containers.checkout.OTEL_EXPORTER_OTLP_PROTOCOL: OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 is the collector's grpc port, got 'http/protobuf'$",
+        ),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:9999"},
+            r"^app_containers.checkout.OTEL_EXPORTER_OTLP_ENDPOINT: the app sets the endpoint but not OTEL_EXPORTER_OTLP_PROTOCOL.*got 'http://localhost:9999'$",
+        ),
+    ],
+)
+def test_a_contradictory_app_pair_is_refused(app_env: dict[str, str], message: str) -> None:
+    stack = new_stack("Contradiction")
+    task, app = app_task(stack, env=app_env)
+    with pytest.raises(OtelFargateError, match=message):
+        CollectorSidecar(
+            stack, "Otel", task_definition=task, app_containers=[app], exporters=DebugExporter()
+        )
+
+
+def test_no_monitoring_is_built_on_metrics_that_are_never_published() -> None:
+    # GIVEN a sidecar that keeps its own metrics local
+    stack = new_stack("NoSelfMetrics")
+    task, app = app_task(stack)
+    sidecar = CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app], exporters=DebugExporter(),
+        self_telemetry_namespace=None,
+    )
+    template = Template.from_stack(stack)
+    # THEN no alarm or dashboard exists that could never see data, and synth says why
+    assert sidecar.monitoring is None
+    assert template.find_resources("AWS::CloudWatch::Alarm") == {}
+    assert template.find_resources("AWS::CloudWatch::Dashboard") == {}
+    Annotations.from_stack(stack).has_warning(
+        "/NoSelfMetrics/Otel", Match.string_like_regexp("publishes none of the collector's own metrics")
+    )
+
+
+def test_a_replacement_without_self_metrics_gets_no_monitoring() -> None:
+    stack = new_stack("ReplacementNoSelf")
+    task, app = app_task(stack)
+    sidecar = CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app],
+        config_replacement=HONEYCOMB_REPLACEMENT,
+        secrets=[SecretRef(env_name="HONEYCOMB_API_KEY", secret_id="honeycomb/api-key")],
+    )
+    assert sidecar.monitoring is None
+    assert Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm") == {}
+
+
+def test_an_agent_service_without_service_connect_is_refused() -> None:
+    # GIVEN an agent whose service does not join the gateway's Service Connect namespace
+    stack = new_stack("NoServiceConnect")
+    cluster = new_cluster(stack)
+    gateway = CollectorGateway(stack, "Gateway", cluster=cluster, exporters=XRayExporter())
+    task, app = app_task(stack, memory=384)
+    CollectorSidecar(stack, "Otel", task_definition=task, app_containers=[app], gateway=gateway)
+    ecs.FargateService(stack, "Orders", cluster=cluster, task_definition=task)
+    # WHEN synthesized THEN synth names the service and the fix
+    with pytest.raises(
+        RuntimeError,
+        match=r"service_connect_configuration: service NoServiceConnect/Orders runs an agent that "
+        r"forwards to otel-gateway, which only Service Connect resolves; pass "
+        r"service_connect_configuration=gateway.service_connect_client\(\), got none",
+    ):
+        Template.from_stack(stack)
+
+
+def test_an_agent_service_with_the_gateway_client_synthesizes() -> None:
+    stack = new_stack("WithServiceConnect")
+    cluster = new_cluster(stack)
+    gateway = CollectorGateway(stack, "Gateway", cluster=cluster, exporters=XRayExporter())
+    task, app = app_task(stack, memory=384)
+    CollectorSidecar(stack, "Otel", task_definition=task, app_containers=[app], gateway=gateway)
+    ecs.FargateService(
+        stack, "Orders", cluster=cluster, task_definition=task,
+        service_connect_configuration=gateway.service_connect_client(),
+    )
+    Template.from_stack(stack).resource_count_is("AWS::ECS::Service", 2)
+
+
+def test_two_gateways_cannot_claim_the_alias_in_one_namespace() -> None:
+    stack = new_stack("TwoGateways")
+    cluster = new_cluster(stack)
+    CollectorGateway(stack, "First", cluster=cluster, exporters=XRayExporter())
+    CollectorGateway(
+        stack, "Second", cluster=cluster, exporters=XRayExporter(), service_name="otel-gateway-2"
+    )
+    with pytest.raises(RuntimeError, match=r"namespace: TwoGateways/First and TwoGateways/Second both claim"):
+        Template.from_stack(stack)
+
+
+def test_a_misspelled_keyword_names_the_construct_and_the_argument() -> None:
+    stack = new_stack("Typo")
+    task, _ = app_task(stack)
+    with pytest.raises(OtelFargateError, match=r"^CollectorSidecar: unknown argument 'exporter' "):
+        CollectorSidecar(stack, "Otel", task_definition=task, exporter=DebugExporter())  # type: ignore[call-arg]
+
+
+def test_app_in_another_stack_still_gets_checked() -> None:
+    # GIVEN the gateway in one stack and the agent's service in another
+    app = cdk.App()
+    env = cdk.Environment(account="123456789012", region="eu-west-1")
+    base = cdk.Stack(app, "Base", env=env)
+    cluster = new_cluster(base)
+    gateway = CollectorGateway(base, "Gateway", cluster=cluster, exporters=XRayExporter())
+    orders = cdk.Stack(app, "Orders", env=env)
+    task, container = app_task(orders, memory=384)
+    CollectorSidecar(orders, "Otel", task_definition=task, app_containers=[container], gateway=gateway)
+    ecs.FargateService(orders, "Service", cluster=cluster, task_definition=task)
+    with pytest.raises(RuntimeError, match=r"service Orders/Service runs an agent"):
+        app.synth()
