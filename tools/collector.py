@@ -48,10 +48,12 @@ CONTRIB_PREFIX = "github.com/open-telemetry/opentelemetry-collector-contrib/"
 #: v0.<N> ships together with v1.<N - STABLE_MINOR_OFFSET> (v0.158.0 with v1.64.0).
 STABLE_MINOR_OFFSET = 94
 
-#: telemetrygen is a load generator for the tests, not part of the image. The module proxy the
-#: development machines reach does not serve ``cmd/telemetrygen`` at v0.158.0 (nor v0.159.0);
-#: v0.157.0, the nearest release it serves, speaks the same OTLP.
-TELEMETRYGEN_VERSION = "0.157.0"
+#: telemetrygen is a load generator for the tests, not part of the image, so it is pinned on its
+#: own: the module proxy the development machines reach does not serve ``cmd/telemetrygen`` at
+#: v0.158.0 (its go.mod has no checksum database entry there). v0.161.0 is the newest release it
+#: serves whole (v0.162.0 lacks that entry too, later releases are refused) and speaks the same
+#: OTLP; it needs Go 1.26.
+TELEMETRYGEN_VERSION = "0.161.0"
 
 #: Components of the manifest left out of the collector built for the tests, because the module
 #: proxy the development machines and CI reach does not serve these modules (or modules they
@@ -64,6 +66,12 @@ LOCAL_EXCLUDE: tuple[str, ...] = (
     CONTRIB_PREFIX + "exporter/awscloudwatchlogsexporter",
     CONTRIB_PREFIX + "extension/sigv4authextension",
     CONTRIB_PREFIX + "extension/pprofextension",
+    # Not served at v0.158.0: extension/observer/ecsobserver and receiver/receivercreator
+    # themselves (404); receiver/awsecscontainermetricsreceiver has no checksum database entry
+    # for its go.mod at v0.158.0. All three are served at v0.161.0.
+    CONTRIB_PREFIX + "receiver/awsecscontainermetricsreceiver",
+    CONTRIB_PREFIX + "extension/observer/ecsobserver",
+    CONTRIB_PREFIX + "receiver/receivercreator",
 )
 
 _GOMOD_LINE = re.compile(
@@ -201,7 +209,7 @@ def _go() -> str:
     go = shutil.which(configured if configured is not None else "go")
     if go is None:
         raise CollectorBuildError(
-            "go: no Go toolchain on PATH (or $GO); install Go 1.25 or newer to build the collector"
+            "go: no Go toolchain on PATH (or $GO); install Go 1.26 or newer to build the collector"
         )
     return go
 

@@ -21,7 +21,7 @@ from .names import SELF_TELEMETRY_NAMESPACE as SELF_TELEMETRY_NAMESPACE
 DIMENSION_ENVIRONMENT: Final = "environment"
 #: Dimension: the service the collector serves (``CollectorConfigOptions.service_name``).
 DIMENSION_SERVICE: Final = "service"
-#: Dimension of exporter metrics: the exporter's component id (``awsxray``, ``otlp/gateway``).
+#: Dimension of exporter metrics: the exporter's component id (``awsxray``, ``otlp_grpc/gateway``).
 #: Queue metrics also carry ``data_type`` (one series per signal); it is not a CloudWatch
 #: dimension, so several values share one exporter's dimensions: read them with ``Maximum``.
 DIMENSION_EXPORTER: Final = "exporter"

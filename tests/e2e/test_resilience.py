@@ -96,7 +96,7 @@ def test_what_overflows_the_agents_queue_is_dropped_and_counted(
             extra={
                 "processors": {"batch": {"send_batch_size": batch, "send_batch_max_size": batch}},
                 "exporters": {
-                    "otlp/gateway": {
+                    "otlp_grpc/gateway": {
                         "sending_queue": {
                             "sizer": "requests",
                             "queue_size": queue_size,

@@ -64,7 +64,7 @@ def test_agent_rejects_exporters() -> None:
 
 
 def test_duplicate_exporter_ids() -> None:
-    with pytest.raises(ConfigError, match=r"two exporters have the id 'otlp'.*otlp/honeycomb"):
+    with pytest.raises(ConfigError, match=r"two exporters have the id 'otlp_grpc'.*otlp_grpc/honeycomb"):
         _sidecar(exporters=(OtlpExporter(endpoint="a:4317"), OtlpExporter(endpoint="b:4317")))
 
 
@@ -139,7 +139,7 @@ def test_stop_timeout_above_fargate_limit() -> None:
 def test_retries_longer_than_stop_timeout() -> None:
     with pytest.raises(
         ConfigError,
-        match=r"^exporters.otlp: retries plus timeout take up to 70s, .*stop_timeout_seconds=60",
+        match=r"^exporters.otlp_grpc: retries plus timeout take up to 70s, .*stop_timeout_seconds=60",
     ):
         _sidecar(exporters=(OtlpExporter(endpoint="x:4317"),), stop_timeout_seconds=60)
 
@@ -212,7 +212,7 @@ def test_one_env_name_two_secrets() -> None:
     )
     with pytest.raises(
         ConfigError,
-        match=r"^exporters.otlp/b: environment variable 'KEY' already carries secret 'a'",
+        match=r"^exporters.otlp_grpc/b: environment variable 'KEY' already carries secret 'a'",
     ):
         render(_sidecar(exporters=(a, b)))
 
@@ -262,20 +262,20 @@ def test_bad_region() -> None:
 
 
 def test_bad_exporter_name() -> None:
-    with pytest.raises(ConfigError, match=r"^exporters.otlp.name: must match .*got 'a/b'$"):
+    with pytest.raises(ConfigError, match=r"^exporters.otlp_grpc.name: must match .*got 'a/b'$"):
         OtlpExporter(name="a/b", endpoint="x:1")
 
 
 def test_otlp_missing_endpoint() -> None:
     with pytest.raises(
-        ConfigError, match=r"^exporters.otlp/hc.endpoint: must be a non-empty string, got ''$"
+        ConfigError, match=r"^exporters.otlp_grpc/hc.endpoint: must be a non-empty string, got ''$"
     ):
         OtlpExporter(name="hc", endpoint="")
 
 
 def test_otlphttp_endpoint_must_be_a_url() -> None:
     with pytest.raises(
-        ConfigError, match=r"^exporters.otlphttp.endpoint: an HTTP endpoint must be a URL"
+        ConfigError, match=r"^exporters.otlp_http.endpoint: an HTTP endpoint must be a URL"
     ):
         OtlpExporter(endpoint="api.example:443", protocol="http")
 
@@ -284,7 +284,7 @@ def test_otlphttp_endpoint_must_be_a_url() -> None:
 def test_otlp_grpc_endpoint_needs_host_and_port(endpoint: str) -> None:
     with pytest.raises(
         ConfigError,
-        match=rf"^exporters.otlp.endpoint: a gRPC endpoint is host:port .*got '{endpoint}'$",
+        match=rf"^exporters.otlp_grpc.endpoint: a gRPC endpoint is host:port .*got '{endpoint}'$",
     ):
         OtlpExporter(endpoint=endpoint)
 
@@ -297,18 +297,18 @@ def test_otlp_unknown_protocol() -> None:
 
 
 def test_otlp_unknown_signal() -> None:
-    with pytest.raises(ConfigError, match=r"^exporters.otlp.signals: unknown signal 'profiles'"):
+    with pytest.raises(ConfigError, match=r"^exporters.otlp_grpc.signals: unknown signal 'profiles'"):
         OtlpExporter(endpoint="x:1", signals=("profiles",))  # type: ignore[arg-type]
 
 
 def test_otlp_bad_header_name() -> None:
-    with pytest.raises(ConfigError, match=r"^exporters.otlp.headers: invalid header name 'x y'$"):
+    with pytest.raises(ConfigError, match=r"^exporters.otlp_grpc.headers: invalid header name 'x y'$"):
         OtlpExporter(endpoint="x:1", headers={"x y": "v"})
 
 
 def test_oauth2_literal_secret() -> None:
     with pytest.raises(
-        ConfigError, match=r"^exporters.otlp.auth.client_secret: must be a SecretRef"
+        ConfigError, match=r"^exporters.otlp_grpc.auth.client_secret: must be a SecretRef"
     ):
         OtlpExporter(
             endpoint="x:1",
@@ -323,7 +323,7 @@ def test_oauth2_literal_secret() -> None:
 def test_oauth2_token_url_must_be_https() -> None:
     with pytest.raises(
         ConfigError,
-        match=r"^exporters.otlp.auth.token_url: must be an https:// URL, got 'http://t'$",
+        match=r"^exporters.otlp_grpc.auth.token_url: must be an https:// URL, got 'http://t'$",
     ):
         OtlpExporter(
             endpoint="x:1",
@@ -338,14 +338,14 @@ def test_oauth2_token_url_must_be_https() -> None:
 def test_aws_otlp_logs_need_group_and_stream() -> None:
     with pytest.raises(
         ConfigError,
-        match=r"^exporters.otlphttp/aws_logs.log_group_name: must be a non-empty string, got None$",
+        match=r"^exporters.otlp_http/aws_logs.log_group_name: must be a non-empty string, got None$",
     ):
         AwsOtlpExporter(signal="logs", region="us-east-1")
 
 
 def test_aws_otlp_needs_region() -> None:
     with pytest.raises(
-        ConfigError, match=r"^exporters.otlphttp/aws_traces.region: must be an AWS region"
+        ConfigError, match=r"^exporters.otlp_http/aws_traces.region: must be an AWS region"
     ):
         AwsOtlpExporter(signal="traces", region="")
 
@@ -362,7 +362,7 @@ def test_queue_size_counts_bytes_and_is_at_least_one_mib(size: Any) -> None:
     # GIVEN a queue size in batches, as queues were once sized, or a fraction
     with pytest.raises(
         ConfigError,
-        match=r"^exporters.otlp.queue.queue_size: counts bytes of serialized telemetry and "
+        match=r"^exporters.otlp_grpc.queue.queue_size: counts bytes of serialized telemetry and "
         rf"must be an integer >= 1048576 \(1 MiB\), got {size!r}$",
     ):
         OtlpExporter(endpoint="x:1", queue=SendingQueue(queue_size=size))
@@ -374,7 +374,7 @@ def test_queue_larger_than_the_memory_limit_is_refused() -> None:
     # THEN rendering refuses it: that queue could hold more than the heap may
     with pytest.raises(
         ConfigError,
-        match=r"^exporters.otlp.queue.queue_size: at most the memory_limiter hard limit of a "
+        match=r"^exporters.otlp_grpc.queue.queue_size: at most the memory_limiter hard limit of a "
         r"256 MiB container \(143654912 bytes, 137 MiB\) fits, got 209715200$",
     ):
         render(
@@ -390,7 +390,7 @@ def test_queue_larger_than_the_memory_limit_is_refused() -> None:
 def test_retry_interval_order() -> None:
     with pytest.raises(
         ConfigError,
-        match=r"^exporters.otlp.retry.max_interval_seconds: must be >= initial_interval_seconds",
+        match=r"^exporters.otlp_grpc.retry.max_interval_seconds: must be >= initial_interval_seconds",
     ):
         OtlpExporter(
             endpoint="x:1", retry=RetryOnFailure(initial_interval_seconds=5, max_interval_seconds=1)
@@ -415,7 +415,7 @@ def test_two_exporters_one_auth_extension() -> None:
     a = OtlpExporter(name="v", endpoint="x:1", auth=oauth("https://a"))
     b = OtlpExporter(name="v", endpoint="https://x", protocol="http", auth=oauth("https://b"))
     with pytest.raises(
-        ConfigError, match=r"^exporters.otlphttp/v: needs extension 'oauth2client/v'"
+        ConfigError, match=r"^exporters.otlp_http/v: needs extension 'oauth2client/v'"
     ):
         render(_sidecar(exporters=(a, b)))
 
@@ -449,12 +449,12 @@ def test_override_pipeline_without_receivers() -> None:
 
 def test_override_uses_undefined_exporter() -> None:
     options = _sidecar(
-        overrides={"service": {"pipelines": {"traces": {"exporters": ["otlp/nope"]}}}}
+        overrides={"service": {"pipelines": {"traces": {"exporters": ["otlp_grpc/nope"]}}}}
     )
     with pytest.raises(
         ConfigError,
         match=(
-            r"^overrides: service.pipelines.traces.exporters: 'otlp/nope' is not defined "
+            r"^overrides: service.pipelines.traces.exporters: 'otlp_grpc/nope' is not defined "
             r"under exporters or connectors$"
         ),
     ):
@@ -557,7 +557,7 @@ def test_override_retries_longer_than_stop_timeout() -> None:
     with pytest.raises(
         ConfigError,
         match=(
-            r"^overrides: exporters.otlp.retry_on_failure.max_elapsed_time: retries \(300s\) "
+            r"^overrides: exporters.otlp_grpc.retry_on_failure.max_elapsed_time: retries \(300s\) "
             r"plus timeout 10s must be shorter than stop_timeout_seconds=120$"
         ),
     ):

@@ -46,8 +46,8 @@ def test_sidecar_receives_on_localhost_and_exports_directly() -> None:
     assert pipelines["logs"]["exporters"] == ["awscloudwatchlogs"]
     # AND the processors run memory_limiter first and batch last
     for signal in ("traces", "metrics", "logs"):
-        assert pipelines[signal]["processors"] == ["memory_limiter", "resourcedetection", "batch"]
-    assert config["processors"]["resourcedetection"] == {
+        assert pipelines[signal]["processors"] == ["memory_limiter", "resource_detection", "batch"]
+    assert config["processors"]["resource_detection"] == {
         "detectors": ["env", "ecs"],
         "timeout": "2s",
         "override": False,
@@ -68,10 +68,10 @@ def test_agent_forwards_everything_to_the_gateway_with_the_bearer_token() -> Non
     # GIVEN the agent preset
     rendered = render(CASES["agent"])
     config = rendered.config
-    # THEN every signal goes to otlp/gateway only
+    # THEN every signal goes to otlp_grpc/gateway only
     for signal in ("traces", "metrics", "logs"):
-        assert _pipelines(config)[signal]["exporters"] == ["otlp/gateway"]
-    gateway = config["exporters"]["otlp/gateway"]
+        assert _pipelines(config)[signal]["exporters"] == ["otlp_grpc/gateway"]
+    gateway = config["exporters"]["otlp_grpc/gateway"]
     assert gateway["endpoint"] == "otel-gateway:4317"
     assert gateway["tls"] == {"insecure": True}
     # AND the token comes from the environment as the authorization header (a gRPC client
@@ -89,7 +89,7 @@ def test_agent_gateway_endpoint_can_point_elsewhere() -> None:
         CollectorConfigOptions(preset="agent", gateway_endpoint="otel-nlb.internal:4317")
     )
     # THEN the forwarding exporter uses it
-    assert rendered.config["exporters"]["otlp/gateway"]["endpoint"] == "otel-nlb.internal:4317"
+    assert rendered.config["exporters"]["otlp_grpc/gateway"]["endpoint"] == "otel-nlb.internal:4317"
 
 
 def test_gateway_requires_the_bearer_token_and_recycles_connections() -> None:
@@ -110,7 +110,7 @@ def test_gateway_requires_the_bearer_token_and_recycles_connections() -> None:
     assert protocols["grpc"]["keepalive"]["server_parameters"]["max_connection_age"] == "60s"
     # AND the gateway does not stamp its own ECS resource on the apps' telemetry
     for signal in ("traces", "metrics"):
-        assert "resourcedetection" not in _pipelines(rendered.config)[signal]["processors"]
+        assert "resource_detection" not in _pipelines(rendered.config)[signal]["processors"]
     assert rendered.required_env == ("OTEL_GATEWAY_TOKEN",)
 
 
@@ -131,7 +131,7 @@ def test_memory_limiter_and_environment_follow_the_container_size() -> None:
     }
     assert rendered.environment == {"GOMEMLIMIT": "403MiB", "GOMAXPROCS": "1"}
     # AND the exporter's queue is measured in bytes and holds at most the limiter's hard limit
-    assert rendered.config["exporters"]["otlp/gateway"]["sending_queue"] == {
+    assert rendered.config["exporters"]["otlp_grpc/gateway"]["sending_queue"] == {
         "enabled": True,
         "num_consumers": 4,
         "sizer": "bytes",
@@ -146,7 +146,7 @@ def test_an_explicit_queue_size_is_kept() -> None:
         CollectorConfigOptions(preset="sidecar", exporters=(exporter,), memory_mib=1024)
     )
     # THEN the rendered queue keeps that size, in bytes
-    queue = rendered.config["exporters"]["otlp"]["sending_queue"]
+    queue = rendered.config["exporters"]["otlp_grpc"]["sending_queue"]
     assert (queue["sizer"], queue["queue_size"]) == ("bytes", 64 * 1024 * 1024)
 
 
@@ -159,10 +159,10 @@ def test_user_processors_sit_between_detection_and_batch() -> None:
     )
     # WHEN rendered
     config = render(options).config
-    # THEN they run in mapping order after memory_limiter/resourcedetection, before batch
+    # THEN they run in mapping order after memory_limiter/resource_detection, before batch
     assert _pipelines(config)["traces"]["processors"] == [
         "memory_limiter",
-        "resourcedetection",
+        "resource_detection",
         "attributes/a",
         "filter/b",
         "batch",
@@ -238,7 +238,7 @@ def test_self_telemetry_goes_to_cloudwatch_with_environment_and_service() -> Non
     # AND metrics/self exports them through awsemf/self into the namespace
     assert _pipelines(config)["metrics/self"] == {
         "receivers": ["otlp/self"],
-        "processors": ["resourcedetection", "batch"],
+        "processors": ["resource_detection", "batch"],
         "exporters": ["awsemf/self"],
     }
     emf = config["exporters"]["awsemf/self"]
@@ -285,7 +285,7 @@ def test_honeycomb_secret_renders_as_env_reference_only() -> None:
     # GIVEN an OTLP exporter whose header is a SecretRef
     rendered = render(CASES["sidecar-otlp-honeycomb"])
     # THEN the header reads the env var and the secret id never appears in the YAML
-    exporter = rendered.config["exporters"]["otlp/honeycomb"]
+    exporter = rendered.config["exporters"]["otlp_grpc/honeycomb"]
     assert exporter["headers"] == {"x-honeycomb-team": "${env:HONEYCOMB_API_KEY}"}
     assert exporter["endpoint"] == "api.honeycomb.io:443"
     assert "honeycomb-api-key" not in rendered.yaml
@@ -297,7 +297,7 @@ def test_honeycomb_secret_renders_as_env_reference_only() -> None:
 def test_oauth2_exporter_configures_its_authenticator() -> None:
     rendered = render(CASES["gateway-oauth2-otlp"])
     config = rendered.config
-    assert config["exporters"]["otlphttp/vendor"]["auth"] == {
+    assert config["exporters"]["otlp_http/vendor"]["auth"] == {
         "authenticator": "oauth2client/vendor"
     }
     assert config["extensions"]["oauth2client/vendor"]["client_secret"] == (
@@ -312,8 +312,8 @@ def test_oauth2_exporter_configures_its_authenticator() -> None:
 def test_aws_otlp_exporters_sign_with_sigv4() -> None:
     rendered = render(CASES["sidecar-aws-otlp-sigv4"])
     config = rendered.config
-    traces = config["exporters"]["otlphttp/aws_traces"]
-    logs = config["exporters"]["otlphttp/aws_logs"]
+    traces = config["exporters"]["otlp_http/aws_traces"]
+    logs = config["exporters"]["otlp_http/aws_logs"]
     assert traces["traces_endpoint"] == "https://xray.us-east-1.amazonaws.com/v1/traces"
     assert logs["logs_endpoint"] == "https://logs.us-east-1.amazonaws.com/v1/logs"
     assert logs["headers"] == {
@@ -332,7 +332,7 @@ def test_aws_otlp_exporters_sign_with_sigv4() -> None:
             retention_days=None,
             stream_name="checkout",
             creates_group=False,
-            exporter="otlphttp/aws_logs",
+            exporter="otlp_http/aws_logs",
             region="us-east-1",
         )
         in rendered.iam.log_groups_written
@@ -394,13 +394,13 @@ def test_overrides_may_reference_declared_secrets() -> None:
         secrets=(token,),
         overrides={
             "exporters": {
-                "otlphttp/extra": {
+                "otlp_http/extra": {
                     "endpoint": "https://extra.example",
                     "headers": {"authorization": "${env:EXTRA_TOKEN}"},
                     "retry_on_failure": {"max_elapsed_time": "30s"},
                 }
             },
-            "service": {"pipelines": {"traces": {"exporters": ["debug", "otlphttp/extra"]}}},
+            "service": {"pipelines": {"traces": {"exporters": ["debug", "otlp_http/extra"]}}},
         },
     )
     rendered = render(options)
@@ -461,7 +461,7 @@ def test_otlp_exporter_options_render() -> None:
     assert block["compression"] == "zstd"
     assert block["timeout"] == "5s"
     assert exporter.signals == ("metrics",)
-    assert exporter.component_id == "otlp/local"
+    assert exporter.component_id == "otlp_grpc/local"
 
 
 def test_emf_and_cwlogs_defaults() -> None:
@@ -480,7 +480,38 @@ def test_describe_summarises_what_will_run() -> None:
     text = describe(render(CASES["agent"]))
     assert "preset: agent" in text
     assert (
-        "pipeline traces: otlp -> memory_limiter, resourcedetection, batch -> otlp/gateway" in text
+        "pipeline traces: otlp -> memory_limiter, resource_detection, batch -> otlp_grpc/gateway" in text
     )
     assert "health check: http://127.0.0.1:13133/" in text
     assert "required env: OTEL_GATEWAY_TOKEN" in text
+
+
+def test_overrides_written_against_renamed_ids_reach_the_renamed_components() -> None:
+    # GIVEN overrides that name the exporter and the processor by their deprecated types
+    rendered = render(
+        CollectorConfigOptions(
+            preset="sidecar",
+            exporters=(HONEYCOMB,),
+            overrides={
+                "exporters": {"otlp/honeycomb": {"timeout": "20s"}},
+                "processors": {"resourcedetection": {"timeout": "5s"}},
+                "service": {
+                    "pipelines": {
+                        "traces": {
+                            "processors": ["memory_limiter", "resourcedetection", "batch"],
+                            "exporters": ["otlp/honeycomb"],
+                        }
+                    }
+                },
+            },
+        )
+    )
+    config = rendered.config
+    # THEN they changed the components the presets render under the current types
+    assert config["exporters"]["otlp_grpc/honeycomb"]["timeout"] == "20s"
+    assert config["processors"]["resource_detection"]["timeout"] == "5s"
+    assert "otlp/honeycomb" not in config["exporters"]
+    assert "resourcedetection" not in config["processors"]
+    traces = config["service"]["pipelines"]["traces"]
+    assert traces["exporters"] == ["otlp_grpc/honeycomb"]
+    assert traces["processors"] == ["memory_limiter", "resource_detection", "batch"]

@@ -54,14 +54,14 @@ def test_example_spec_parses_in_order() -> None:
         ),
         DebugExporter(),
     )
-    assert [e.component_id for e in exporters] == ["awsxray", "awsemf", "otlp/honeycomb", "debug"]
+    assert [e.component_id for e in exporters] == ["awsxray", "awsemf", "otlp_grpc/honeycomb", "debug"]
 
 
 def test_parsed_spec_renders() -> None:
     rendered = render(
         CollectorConfigOptions(preset="gateway", exporters=exporters_from_spec(EXAMPLE))
     )
-    assert rendered.config["exporters"]["otlp/honeycomb"]["headers"] == {
+    assert rendered.config["exporters"]["otlp_grpc/honeycomb"]["headers"] == {
         "x-honeycomb-team": "${env:HONEYCOMB_API_KEY}"
     }
     assert "honeycomb/api-key" not in rendered.yaml

@@ -95,7 +95,7 @@ def app_stacks() -> dict[str, Built]:
             environment_name="dev",
             service_name="shop",
             memory_limit_mib=256,
-            exporters={"otlp/gateway": ["traces", "metrics", "logs"]},
+            exporters={"otlp_grpc/gateway": ["traces", "metrics", "logs"]},
             ecs_cluster_name="apps",
             ecs_service_name="shop",
             sidecar=True,

@@ -26,7 +26,7 @@ extensions:
 receivers:
   otlp: {protocols: {grpc: {endpoint: "127.0.0.1:4317"}}}
 exporters:
-  otlphttp/honeycomb:
+  otlp_http/honeycomb:
     endpoint: https://api.honeycomb.io
     headers: {x-honeycomb-team: "${env:HONEYCOMB_API_KEY}"}
     timeout: 5s
@@ -34,7 +34,7 @@ exporters:
 service:
   extensions: [health_check]
   pipelines:
-    traces: {receivers: [otlp], exporters: [otlphttp/honeycomb]}
+    traces: {receivers: [otlp], exporters: [otlp_http/honeycomb]}
 """
 
 

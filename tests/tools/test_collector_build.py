@@ -56,14 +56,14 @@ GOOD_CONFIG = textwrap.dedent(
 
 #: Component types the locally built collector must contain (the manifest minus LOCAL_EXCLUDE).
 #: Each entry lists the accepted names: since v0.15x some types have a new name and keep the
-#: old one as a deprecated alias (`otlphttp` -> `otlp_http`, `resourcedetection` ->
+#: old one as a deprecated alias (`otlphttp` -> `otlp_http`, `resource_detection` ->
 #: `resource_detection`); `components` lists only the new one.
 EXPECTED_COMPONENTS: dict[str, list[tuple[str, ...]]] = {
     "receivers": [("otlp",)],
     "processors": [
         ("memory_limiter",),
         ("batch",),
-        ("resource_detection", "resourcedetection"),
+        ("resource_detection", "resource_detection"),
         ("resource",),
         ("attributes",),
         ("filter",),
@@ -126,7 +126,7 @@ def test_validate_accepts_a_minimal_config_from_a_file(otelcol: Path, tmp_path: 
 @pytest.mark.parametrize(
     ("kind", "name", "settings"),
     [
-        ("processors", "resourcedetection", "detectors: [env, ecs]"),
+        ("processors", "resource_detection", "detectors: [env, ecs]"),
         ("processors", "resource_detection", "detectors: [env, ecs]"),
         ("processors", "resource", "attributes: [{key: a, value: b, action: upsert}]"),
         ("exporters", "otlp", "endpoint: 127.0.0.1:4317"),
@@ -165,7 +165,7 @@ def test_validate_accepts_the_config_from_an_environment_variable(otelcol: Path)
 
 def test_validate_rejects_a_broken_config_from_an_environment_variable(otelcol: Path) -> None:
     # GIVEN a config in the environment that references an exporter it does not define
-    broken = GOOD_CONFIG.replace("exporters: [debug]", "exporters: [otlp/missing]", 1)
+    broken = GOOD_CONFIG.replace("exporters: [debug]", "exporters: [otlp_grpc/missing]", 1)
     env = {**os.environ, "OTEL_FARGATE_CONFIG": broken}
     # WHEN validated
     result = subprocess.run(
@@ -178,7 +178,7 @@ def test_validate_rejects_a_broken_config_from_an_environment_variable(otelcol: 
     )
     # THEN the collector rejects it, naming the missing component
     assert result.returncode != 0
-    assert "otlp/missing" in result.stderr
+    assert "otlp_grpc/missing" in result.stderr
 
 
 def test_validate_rejects_a_pipeline_using_an_undefined_component(

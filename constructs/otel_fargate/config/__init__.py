@@ -8,7 +8,7 @@ AWS CDK import, so it is fast enough to run during synth and usable from a CLI.
 Presets:
 
 - ``sidecar``: OTLP on ``127.0.0.1:4317/4318``, straight to the configured exporters.
-- ``agent``: OTLP on ``127.0.0.1``, everything forwarded by ``otlp/gateway`` to
+- ``agent``: OTLP on ``127.0.0.1``, everything forwarded by ``otlp_grpc/gateway`` to
   ``otel-gateway:4317``. The Service Connect hop is plaintext gRPC inside the VPC
   (``tls.insecure: true``), authenticated by the token sent as the header
   ``authorization: Bearer ${env:OTEL_GATEWAY_TOKEN}`` (the bearertokenauth *client*
@@ -19,7 +19,7 @@ Presets:
   (``bearertokenauth/gateway`` server, token ``${env:OTEL_GATEWAY_TOKEN}``),
   ``keepalive.server_parameters.max_connection_age`` on gRPC so clients spread over new tasks.
 
-Pipelines: one per signal some exporter takes, each ``memory_limiter → resourcedetection
+Pipelines: one per signal some exporter takes, each ``memory_limiter → resource_detection
 (sidecar/agent only: a gateway must not stamp its own ECS resource on apps' telemetry) →
 user processors → batch``.
 

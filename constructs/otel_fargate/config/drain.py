@@ -5,7 +5,7 @@ One rule for typed exporters and for whole configurations (overrides, replacemen
 an exporter's rendered settings, so a typed exporter is measured by exactly the YAML it
 becomes.
 
-- Exporters on the collector's exporter helper (``otlp``, ``otlphttp``,
+- Exporters on the collector's exporter helper (``otlp_grpc``, ``otlp_http``,
   ``awscloudwatchlogs``, or any exporter that sets ``timeout``/``retry_on_failure``): one
   attempt's ``timeout`` plus ``retry_on_failure.max_elapsed_time`` when retries are on, with
   the helper's defaults (5 s, 300 s) for absent keys.

@@ -41,7 +41,9 @@ Preset = Literal["sidecar", "agent", "gateway"]
 PRESETS: tuple[Preset, ...] = ("sidecar", "agent", "gateway")
 
 #: Processors the presets own; user processors may not reuse these ids.
-RESERVED_PROCESSORS = frozenset({"memory_limiter", "resourcedetection", "batch"})
+RESERVED_PROCESSORS = frozenset(
+    {"memory_limiter", "resource_detection", "resourcedetection", "batch"}
+)
 
 _LOG_LEVELS = ("debug", "info", "warn", "error")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -100,7 +102,7 @@ class CollectorConfigOptions:
             ``127.0.0.1:13133``, reachable from inside the container only. A gateway behind
             a Network Load Balancer uses ``0.0.0.0:13133``.
         processors: user processors by id (``attributes/redact``), inserted in every
-            telemetry pipeline after memory_limiter and resourcedetection and before batch,
+            telemetry pipeline after memory_limiter and resource_detection and before batch,
             in mapping order; default: none.
         overrides: a mapping or YAML text deep-merged over the rendered configuration
             (mappings merge, lists and scalars replace); default: none.
@@ -230,7 +232,7 @@ class CollectorConfigOptions:
             if exporter.component_id in seen:
                 raise ConfigError(
                     f"exporters: two exporters have the id {exporter.component_id!r}; give "
-                    f"exporters of one type distinct names (e.g. otlp/honeycomb)"
+                    f"exporters of one type distinct names (e.g. otlp_grpc/honeycomb)"
                 )
             seen[exporter.component_id] = exporter
 

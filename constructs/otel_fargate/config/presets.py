@@ -5,7 +5,7 @@ telemetry settings), **OTLP receivers**, **gateway auth** (gateway only), **agen
 (agent only), **exporters** (the typed exporters and their authenticators), **user
 processors**, **self-telemetry** (when a namespace is set). They are merged in that order;
 a fragment may add components but never redefine one differently. The pipelines come last:
-one per signal some exporter takes, ``memory_limiter → resourcedetection (sidecar and agent)
+one per signal some exporter takes, ``memory_limiter → resource_detection (sidecar and agent)
 → user processors → batch``, plus ``metrics/self``.
 """
 
@@ -41,7 +41,7 @@ from .sizing import Sizing
 from .validate import component_type
 
 #: The agent's exporter to the gateway.
-GATEWAY_EXPORTER_ID = "otlp/gateway"
+GATEWAY_EXPORTER_ID = "otlp_grpc/gateway"
 
 Config = dict[str, Any]
 Fragment = Callable[[CollectorConfigOptions], Config]
@@ -53,7 +53,7 @@ def base(options: CollectorConfigOptions) -> Config:
     extensions: Config = {"health_check": {"endpoint": options.health_check_endpoint, "path": "/"}}
     processors: Config = {"memory_limiter": options.sizing.memory_limiter}
     if options.preset != "gateway" or options.self_telemetry_namespace is not None:
-        processors["resourcedetection"] = _resource_detection()
+        processors["resource_detection"] = _resource_detection()
     processors["batch"] = {"send_batch_size": 8192, "send_batch_max_size": 8192, "timeout": "200ms"}
     return {"extensions": extensions, "processors": processors}
 
@@ -163,7 +163,7 @@ def self_telemetry(options: CollectorConfigOptions) -> Config:
     receiver = {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{SELF_OTLP_PORT}"}}}
     return {
         "receivers": {SELF_RECEIVER_ID: receiver},
-        "processors": {"resourcedetection": _resource_detection()},
+        "processors": {"resource_detection": _resource_detection()},
         "exporters": {SELF_EXPORTER_ID: exporter},
     }
 
@@ -229,7 +229,7 @@ def _chain(options: CollectorConfigOptions, signal: Signal) -> list[str]:
     """
     chain = ["memory_limiter"]
     if options.preset != "gateway":
-        chain.append("resourcedetection")
+        chain.append("resource_detection")
     user = options.processors if options.processors is not None else {}
     chain.extend(pid for pid in user if signal in processor_signals(component_type(pid)))
     chain.append("batch")
@@ -261,7 +261,7 @@ def pipelines(options: CollectorConfigOptions) -> Config:
     if options.self_telemetry_namespace is not None:
         out[SELF_PIPELINE_ID] = {
             "receivers": [SELF_RECEIVER_ID],
-            "processors": ["resourcedetection", "batch"],
+            "processors": ["resource_detection", "batch"],
             "exporters": [SELF_EXPORTER_ID],
         }
     return out

@@ -12,6 +12,7 @@ from typing import Any
 
 from otel_fargate.errors import ConfigError
 
+from .aliases import follow_renames
 from .iam import IamNeeds, iam_for
 from .layers import deep_merge, load_layer
 from .options import CollectorConfigOptions, Preset
@@ -80,7 +81,7 @@ def layered_config(options: CollectorConfigOptions) -> dict[str, Any]:
         return check(load_layer(options.replacement, setting="replacement"), "replacement")
     config = check(build_preset(options), "rendered config")
     if options.overrides is not None:
-        overrides = load_layer(options.overrides, setting="overrides")
+        overrides = follow_renames(load_layer(options.overrides, setting="overrides"), config)
         config = check(deep_merge(config, overrides), "overrides")
     return config
 

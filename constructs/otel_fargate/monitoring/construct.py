@@ -65,7 +65,7 @@ class CollectorMonitoring(Construct):
         service_name: value of the ``service`` dimension of the collector's metrics.
         memory_limit_mib: memory limit of the collector container; the RSS graph draws it and
             ``memory_high`` is a percentage of it.
-        exporters: exporter component ids (``awsxray``, ``otlp/gateway``) mapped to the
+        exporters: exporter component ids (``awsxray``, ``otlp_grpc/gateway``) mapped to the
             signals they export. Default: no exporter graphs and no
             ``export_failures``/``queue_utilization`` alarms (a synth warning says so).
         receivers: receiver component ids mapped to the signals they receive. Default:

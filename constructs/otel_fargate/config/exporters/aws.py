@@ -247,7 +247,7 @@ _AWS_OTLP_SERVICE: dict[str, str] = {"traces": "xray", "logs": "logs", "metrics"
 
 @dataclass(frozen=True, kw_only=True)
 class AwsOtlpExporter(Exporter):
-    """AWS's own OTLP endpoints over HTTP, signed with SigV4 (``otlphttp`` + ``sigv4auth``).
+    """AWS's own OTLP endpoints over HTTP, signed with SigV4 (``otlp_http`` + ``sigv4auth``).
 
     - traces: ``https://xray.<region>.amazonaws.com/v1/traces`` (service ``xray``; needs
       CloudWatch Transaction Search enabled in the account);
@@ -261,13 +261,13 @@ class AwsOtlpExporter(Exporter):
         region: the AWS region (required: it is part of the endpoint).
         log_group_name: logs only, required there: the existing log group.
         log_stream_name: logs only, required there: the existing log stream.
-        name: component name; default: ``aws_<signal>`` (id ``otlphttp/aws_<signal>``).
+        name: component name; default: ``aws_<signal>`` (id ``otlp_http/aws_<signal>``).
         queue: default: ``SendingQueue()``.
         retry: default: ``RetryOnFailure()``.
         timeout_seconds: per send attempt; default: 10 s.
     """
 
-    component_type: ClassVar[str] = "otlphttp"
+    component_type: ClassVar[str] = "otlp_http"
 
     signal: Signal
     region: str

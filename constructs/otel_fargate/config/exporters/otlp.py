@@ -103,7 +103,7 @@ class OAuth2ClientCredentials:
 
 @dataclass(frozen=True, kw_only=True)
 class OtlpExporter(Exporter):
-    """Any OTLP backend, over gRPC (``otlp``) or HTTP (``otlphttp``).
+    """Any OTLP backend, over gRPC (``otlp_grpc``) or HTTP (``otlp_http``).
 
     Example (Honeycomb)::
 
@@ -116,7 +116,8 @@ class OtlpExporter(Exporter):
 
     Attributes:
         endpoint: ``host:port`` for gRPC, a ``https://`` base URL for HTTP (required).
-        name: component name, making the id ``otlp/<name>``; default: plain ``otlp``.
+        name: component name, making the id ``otlp_grpc/<name>`` (``otlp_http/<name>``); default:
+            plain ``otlp_grpc`` (``otlp_http``).
         protocol: ``"grpc"`` (default) or ``"http"``.
         headers: request headers; a SecretRef value renders as ``${env:NAME}``, never the
             secret; default: none.
@@ -130,7 +131,7 @@ class OtlpExporter(Exporter):
         timeout_seconds: per send attempt; default: 10 s.
     """
 
-    component_type: ClassVar[str] = "otlp"
+    component_type: ClassVar[str] = "otlp_grpc"
 
     endpoint: str
     name: str | None = None
@@ -190,7 +191,7 @@ class OtlpExporter(Exporter):
 
     def type_name(self) -> str:
         """The collector component type of this instance."""
-        return "otlp" if self.protocol == "grpc" else "otlphttp"
+        return "otlp_grpc" if self.protocol == "grpc" else "otlp_http"
 
     @property
     def auth_extension_id(self) -> str:
