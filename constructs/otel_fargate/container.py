@@ -15,7 +15,7 @@ from constructs import Construct
 from ._nag import acknowledge
 from .collector_options import CollectorOptions
 from .config import RenderedConfig
-from .ecs_secrets import ecs_secrets
+from .ecs_secrets import ecs_secrets, grant_key_decrypt
 from .errors import OtelFargateError
 from .fargate import log_retention
 from .health import probe_command
@@ -44,8 +44,9 @@ class CollectorParts:
     container: ecs.ContainerDefinition
     #: The collector's own log group.
     log_group: logs.LogGroup
-    #: Log groups the exporters write, created by the stack, by name.
-    export_log_groups: dict[str, logs.LogGroup]
+    #: Log groups the exporters write, created by the stack (or by another collector of the
+    #: app, when it writes the same group), by name.
+    export_log_groups: dict[str, logs.ILogGroup]
     #: The task-role policy the exporters need, or ``None`` when they need none.
     export_policy: iam.Policy | None
 
@@ -111,6 +112,7 @@ def _add_container(
 ) -> ecs.ContainerDefinition:
     image, check = _health_check(scope, task_definition, spec)
     secrets = ecs_secrets(scope, spec.rendered.secrets)
+    grant_key_decrypt(task_definition, spec.rendered.secrets)
     secrets.update(spec.extra_secrets)
     restart = spec.restart_attempt_period_seconds
     container = task_definition.add_container(
@@ -158,18 +160,28 @@ def _acknowledge_container(task_definition: ecs.TaskDefinition) -> None:
 
 def create_export_log_groups(
     scope: Construct, rendered: RenderedConfig, *, default_retention_days: int
-) -> dict[str, logs.LogGroup]:
-    """Create the log groups that ``rendered``'s exporters would create, with their retention.
+) -> dict[str, logs.ILogGroup]:
+    """The log groups ``rendered``'s exporters write, created with their retention, by name.
 
     The exporters then only create streams. Groups the stack cannot create (names with per-task
     placeholders, another region) are left to the exporter; groups an exporter expects to exist
-    (the AWS OTLP logs endpoint) are left to their owner. The groups are removed with the stack,
-    so a failed first deploy or a destroy never blocks the next deploy with "already exists".
+    (the AWS OTLP logs endpoint) are left to their owner. A group that another collector of the
+    app already creates is not created twice (CloudFormation would fail the second): this
+    collector uses that one, and its stack deploys after the owner's. The groups are removed
+    with the stack, so a failed first deploy or a destroy never blocks the next deploy with
+    "already exists".
     """
     stack = Stack.of(scope)
-    groups: dict[str, logs.LogGroup] = {}
+    owned = _groups_owned_elsewhere(scope)
+    groups: dict[str, logs.ILogGroup] = {}
     for group in sorted(rendered.iam.log_groups_written, key=lambda g: g.name):
         if not stack_creates_log_group(stack, group) or group.name in groups:
+            continue
+        owner = owned.get(group.name)
+        if owner is not None:
+            groups[group.name] = owner
+            if Stack.of(owner) is not stack:
+                stack.add_dependency(Stack.of(owner), f"creates log group {group.name}")
             continue
         days = group.retention_days if group.retention_days is not None else default_retention_days
         digest = hashlib.sha256(group.name.encode()).hexdigest()[:8]
@@ -181,3 +193,14 @@ def create_export_log_groups(
             removal_policy=RemovalPolicy.DESTROY,
         )
     return groups
+
+
+def _groups_owned_elsewhere(scope: Construct) -> dict[str, logs.ILogGroup]:
+    """Exporter log groups other collectors of the app create, by name."""
+    owned: dict[str, logs.ILogGroup] = {}
+    for node in scope.node.root.node.find_all():
+        groups = getattr(node, "export_log_groups", None)
+        if node is not scope and isinstance(groups, dict):
+            for name, group in groups.items():
+                owned.setdefault(name, group)
+    return owned

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from aws_cdk import Stack, Token
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -68,3 +69,12 @@ def _secrets_manager_secret(scope: Construct, env_name: str, ref: SecretRef) -> 
             f"got {secret_id!r}"
         )
     return ecs.Secret.from_secrets_manager(secret, ref.json_field)
+
+
+def grant_key_decrypt(task_definition: ecs.TaskDefinition, refs: Mapping[str, SecretRef]) -> None:
+    """Let the execution role decrypt secrets under customer-managed keys (``kms_key_arn``)."""
+    keys = sorted({ref.kms_key_arn for ref in refs.values() if ref.kms_key_arn is not None})
+    if keys:
+        task_definition.obtain_execution_role().add_to_principal_policy(
+            iam.PolicyStatement(actions=["kms:Decrypt"], resources=keys)
+        )

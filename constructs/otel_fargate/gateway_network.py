@@ -29,16 +29,26 @@ def resolve_peers(
     cluster: ecs.ICluster, allowed_peers: Sequence[ec2.IPeer] | None
 ) -> list[ec2.IPeer]:
     """``allowed_peers``, or the cluster VPC's CIDR block; at least one, none open-world."""
-    peers = (
-        list(allowed_peers)
-        if allowed_peers is not None
-        else [ec2.Peer.ipv4(cluster.vpc.vpc_cidr_block)]
-    )
+    peers = list(allowed_peers) if allowed_peers is not None else [vpc_cidr_peer(cluster.vpc)]
     if not peers:
         raise fail("allowed_peers", "must name at least one peer", peers)
     for peer in peers:
         check_peer(peer, setting="allowed_peers")
     return peers
+
+
+def vpc_cidr_peer(vpc: ec2.IVpc) -> ec2.IPeer:
+    """The VPC's CIDR block as a peer; an imported VPC without one fails naming the way out."""
+    try:
+        cidr = vpc.vpc_cidr_block
+    except RuntimeError:  # jsii: an imported VPC without vpc_cidr_block cannot answer
+        raise fail(
+            "allowed_peers",
+            "the cluster's VPC was imported without its CIDR block, so the default (the VPC's "
+            "CIDR) is unknown; pass allowed_peers=[...] or import the VPC with vpc_cidr_block",
+            None,
+        ) from None
+    return ec2.Peer.ipv4(cidr)
 
 
 def resolve_namespace(
@@ -104,7 +114,7 @@ def add_internal_nlb(
     """An internal NLB on 4317/4318 whose target health check is HTTP on the health port."""
     # NLB health checks come from the load balancer's nodes inside the VPC.
     security_group.add_ingress_rule(
-        ec2.Peer.ipv4(vpc.vpc_cidr_block),
+        vpc_cidr_peer(vpc),
         ec2.Port.tcp(HEALTH_PORT),
         "health checks from the internal load balancer",
     )

@@ -46,7 +46,8 @@ class CollectorSidecar(Construct):
             Default: none, which sidecar mode refuses; agent mode refuses any, because the
             gateway exports (so backend credentials and permissions live in one place).
         service_name: name of the collector's service in its own metrics, resource attributes,
-            log-group and dashboard names. Default: the task definition's family.
+            log-group and dashboard names. Default: the name of the first app container, else
+            the task definition's family.
         cpu: CPU units reserved for the collector (1024 = 1 vCPU). Default: 256.
         memory_mib: hard memory limit of the collector container; the memory limiter and
             ``GOMEMLIMIT`` are sized from it. Default: 512.
@@ -96,7 +97,7 @@ class CollectorSidecar(Construct):
         )
         self.options, self.health_check = opts, opts.health_check
         self.environment_name = environment_name(self, opts)
-        self.service_name = service_name if service_name is not None else task_definition.family
+        self.service_name = _service_name(service_name, task_definition, app_containers)
         self.config_options, self.rendered_config = render_collector(
             opts,
             preset="agent" if gateway is not None else "sidecar",
@@ -224,3 +225,14 @@ def _forwarding(gateway: CollectorGateway | None) -> dict[str, tuple[str, ...]]:
     if gateway is None:
         return {}
     return {"forward_signals": gateway.rendered_config.otlp_signals}
+
+
+def _service_name(
+    given: str | None,
+    task_definition: ecs.TaskDefinition,
+    app_containers: Sequence[ecs.ContainerDefinition],
+) -> str:
+    """``given``, else the first app container's name (readable, unlike a generated family)."""
+    if given is not None:
+        return given
+    return app_containers[0].container_name if app_containers else task_definition.family

@@ -286,7 +286,10 @@ def test_dashboard_graphs_rss_against_the_limit_and_the_ecs_task_counts(
 ) -> None:
     built = app_stacks["gateway"]
     (dashboard,) = built.template.find_resources("AWS::CloudWatch::Dashboard").values()
-    assert dashboard["Properties"]["DashboardName"] == "otel-fargate-prod-gateway"
+    # dashboard names are account-wide: the region keeps two regions' dashboards apart
+    assert dashboard["Properties"]["DashboardName"] == {
+        "Fn::Join": ["", ["otel-fargate-prod-gateway-", {"Ref": "AWS::Region"}]]
+    }
     body = json.dumps(built.stack.resolve(dashboard["Properties"]["DashboardBody"]))
     for needle in (
         telemetry.RECEIVER_ACCEPTED_SPANS,

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_servicediscovery as servicediscovery
 from aws_cdk.assertions import Annotations, Match, Template
 from otel_fargate import (
+    CloudWatchEmfExporter,
     CollectorGateway,
     CollectorSidecar,
     DebugExporter,
@@ -246,3 +249,86 @@ def test_app_in_another_stack_still_gets_checked() -> None:
     ecs.FargateService(orders, "Service", cluster=cluster, task_definition=task)
     with pytest.raises(RuntimeError, match=r"service Orders/Service runs an agent"):
         app.synth()
+
+
+def _emf_sidecar(stack: cdk.Stack, name: str) -> CollectorSidecar:
+    task = ecs.FargateTaskDefinition(stack, f"{name}Task", cpu=512, memory_limit_mib=1024)
+    app = task.add_container(
+        "app", container_name=name, image=ecs.ContainerImage.from_registry("busybox"),
+        memory_limit_mib=256,
+    )
+    return CollectorSidecar(
+        stack, name, task_definition=task, app_containers=[app], environment_name="dev",
+        exporters=CloudWatchEmfExporter(namespace="Shop", log_group_name="/shop/metrics"),
+    )
+
+
+def test_two_collectors_writing_one_log_group_create_it_once() -> None:
+    # GIVEN two sidecars in one stack exporting EMF to the same log group
+    stack = new_stack("SharedGroup")
+    first, second = _emf_sidecar(stack, "orders"), _emf_sidecar(stack, "payments")
+    groups = Template.from_stack(stack).find_resources(
+        "AWS::Logs::LogGroup", {"Properties": {"LogGroupName": "/shop/metrics"}}
+    )
+    # THEN the group is created once, and both collectors use it
+    assert len(groups) == 1
+    assert second.export_log_groups["/shop/metrics"] is first.export_log_groups["/shop/metrics"]
+
+
+def test_a_log_group_owned_by_another_stack_is_used_not_created() -> None:
+    app = cdk.App()
+    env = cdk.Environment(account="123456789012", region="eu-west-1")
+    orders = cdk.Stack(app, "Orders", env=env)
+    payments = cdk.Stack(app, "Payments", env=env)
+    _emf_sidecar(orders, "orders")
+    _emf_sidecar(payments, "payments")
+    named = {"Properties": {"LogGroupName": "/shop/metrics"}}
+    assert len(Template.from_stack(orders).find_resources("AWS::Logs::LogGroup", named)) == 1
+    assert Template.from_stack(payments).find_resources("AWS::Logs::LogGroup", named) == {}
+    # AND the stack that uses it deploys after the one that creates it
+    assert orders in payments.dependencies
+
+
+def test_dashboard_names_carry_the_region_and_service_names_are_readable() -> None:
+    stack = new_stack("Names")
+    task, app = app_task(stack)
+    sidecar = CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app], exporters=DebugExporter(),
+        environment_name="dev",
+    )
+    # THEN the service is named after the app container, not the generated family
+    assert sidecar.service_name == "checkout"
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::CloudWatch::Dashboard", {"DashboardName": "otel-fargate-dev-checkout-eu-west-1"}
+    )
+
+
+def test_a_gateway_on_an_imported_vpc_without_cidr_names_allowed_peers() -> None:
+    stack = new_stack("ImportedVpc")
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack, "Vpc", vpc_id="vpc-0123456789abcdef0", availability_zones=["eu-west-1a"],
+        private_subnet_ids=["subnet-0123456789abcdef0"],
+    )
+    namespace = servicediscovery.HttpNamespace(stack, "Ns", name="imported.internal")
+    cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
+    with pytest.raises(OtelFargateError, match=r"^allowed_peers: the cluster's VPC was imported without its CIDR block"):
+        CollectorGateway(stack, "Gateway", cluster=cluster, namespace=namespace, exporters=XRayExporter())
+
+
+def test_a_secret_under_a_customer_managed_key_gets_decrypt() -> None:
+    stack = new_stack("Kms")
+    task, app = app_task(stack)
+    key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app], monitoring=False,
+        config_replacement=HONEYCOMB_REPLACEMENT,
+        secrets=[SecretRef(env_name="HONEYCOMB_API_KEY", secret_id="honeycomb/api-key", kms_key_arn=key)],
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Policy",
+        {"PolicyDocument": {"Statement": Match.array_with(
+            [Match.object_like({"Action": "kms:Decrypt", "Resource": key})]
+        )}},
+    )
+    with pytest.raises(OtelFargateError, match=r"^SecretRef.kms_key_arn: must be a KMS key ARN"):
+        SecretRef(env_name="K", secret_id="s", kms_key_arn="alias/mine")

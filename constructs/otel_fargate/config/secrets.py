@@ -23,6 +23,8 @@ __all__ = [
     "env_ref",
 ]
 
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+
 #: Environment variable names the collector configuration may reference.
 ENV_NAME_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
@@ -57,12 +59,16 @@ class SecretRef:
         kind: ``"secretsmanager"`` (default) or ``"ssm"`` (a SecureString parameter).
         json_field: for a Secrets Manager secret holding JSON, the key to read; default: the
             whole secret string.
+        kms_key_arn: the customer-managed KMS key the secret (or SecureString parameter) is
+            encrypted with; the task's execution role is granted ``kms:Decrypt`` on it.
+            Default: the AWS-managed key, which needs no grant.
     """
 
     env_name: str
     secret_id: str
     kind: SecretKind = "secretsmanager"
     json_field: str | None = None
+    kms_key_arn: str | None = None
 
     def __post_init__(self) -> None:
         check_env_name(self.env_name, setting="SecretRef.env_name")
@@ -90,6 +96,12 @@ class SecretRef:
                 raise ConfigError(
                     f"SecretRef.json_field: must be a non-empty string, got {self.json_field!r}"
                 )
+
+        if self.kms_key_arn is not None and not _KMS_KEY_ARN.fullmatch(str(self.kms_key_arn)):
+            raise ConfigError(
+                f"SecretRef.kms_key_arn: must be a KMS key ARN "
+                f"(arn:aws:kms:<region>:<account>:key/<id>), got {self.kms_key_arn!r}"
+            )
 
     @property
     def reference(self) -> str:

@@ -16,7 +16,8 @@ the exporter's settings under the same names as the dataclass fields::
 
 Types: ``xray`` (awsxray), ``emf`` (awsemf), ``cwlogs`` (awscloudwatchlogs), ``otlp`` (gRPC),
 ``otlphttp``, ``aws_otlp`` and ``debug``. A secret is ``{"secret": <name or ARN>,
-"env": <ENV_NAME>}`` plus optional ``"kind": "ssm"`` and ``"json_field"``. ``auth`` holds
+"env": <ENV_NAME>}`` plus optional ``"kind": "ssm"``, ``"json_field"`` and
+``"kms_key_arn"``. ``auth`` holds
 OAuth 2.0 client credentials (``client_id``, ``client_secret``, ``token_url``, ``scopes``,
 ``endpoint_params``); ``queue`` and ``retry`` hold SendingQueue and RetryOnFailure fields.
 """
@@ -80,7 +81,7 @@ def _string_tuple(value: object, *, path: str) -> tuple[str, ...]:
 def secret_from_spec(value: object, *, path: str) -> SecretRef:
     """``{"secret": id, "env": NAME, "kind"?: ..., "json_field"?: ...}`` → SecretRef."""
     spec = _mapping(value, path=path)
-    _check_keys(spec, {"secret", "env", "kind", "json_field"}, path=path)
+    _check_keys(spec, {"secret", "env", "kind", "json_field", "kms_key_arn"}, path=path)
     for required in ("secret", "env"):
         if required not in spec:
             raise ConfigError(f"{path}.{required}: is required")
@@ -89,6 +90,7 @@ def secret_from_spec(value: object, *, path: str) -> SecretRef:
         secret_id=spec["secret"],
         kind=spec.get("kind", "secretsmanager"),
         json_field=spec.get("json_field"),
+        kms_key_arn=spec.get("kms_key_arn"),
     )
 
 

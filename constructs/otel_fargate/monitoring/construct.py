@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from aws_cdk import Annotations, Duration
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
@@ -89,7 +89,8 @@ class CollectorMonitoring(Construct):
             alone. Default: restarts of any container of the service count.
         alarm_topic: SNS topic notified when an alarm fires and when it recovers. Default:
             alarms notify nobody.
-        dashboard_name: Default: ``otel-fargate-<environment>-<service>``.
+        dashboard_name: dashboard names are unique per account, across regions. Default:
+            ``otel-fargate-<environment>-<service>-<region>``.
         period_seconds: aggregation period of graphs and alarms; 10, 30 or a multiple of 60.
             Default: one minute.
         evaluation_periods: periods each alarm looks back. Default: 5.
@@ -154,11 +155,13 @@ class CollectorMonitoring(Construct):
             refused=refused_threshold,
             restarts=restart_threshold,
         )
-        name = validation.dashboard_name(
-            dashboard_name
+        name = (
+            validation.dashboard_name(dashboard_name, derived=False)
             if dashboard_name is not None
-            else f"{NAME_PREFIX}-{environment_name}-{service_name}",
-            derived=dashboard_name is None,
+            else validation.dashboard_name(
+                f"{NAME_PREFIX}-{environment_name}-{service_name}", derived=True
+            )
+            + f"-{Stack.of(self).region}"
         )
         self.environment_name, self.service_name = environment_name, service_name
         self.namespace, self.memory_limit_mib, self.sidecar = namespace, memory_limit_mib, sidecar
