@@ -30,10 +30,13 @@ from otel_fargate.config.known_keys import (
     unknown_keys,
     upstream_source,
 )
+from otel_fargate.versions import COLLECTOR_VERSION
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_FILE = Path(known_keys.__file__).with_name("upstream_keys.json")
-PINNED_RELEASE = "v0.161.0"
+#: The keys must describe the collector release the image runs: moving the pin fails the test
+#: below until the keys are read again at the new release.
+PINNED_RELEASE = f"v{COLLECTOR_VERSION}"
 
 # repository/path@vX.Y.Z or repository/path@<40 hex digits>
 _SOURCE_PATTERN = re.compile(
@@ -50,7 +53,8 @@ def _data() -> dict[str, Any]:
 
 
 def test_release_is_the_pinned_one() -> None:
-    # GIVEN the data file WHEN its release is read THEN it is the pinned collector release
+    # GIVEN the data file WHEN its release is read
+    # THEN it is the collector release otel_fargate.versions pins
     assert _data()["release"] == PINNED_RELEASE
     assert UPSTREAM_RELEASE == PINNED_RELEASE
 
@@ -130,6 +134,12 @@ def test_unknown_type_has_no_source() -> None:
         ),
         pytest.param(
             "awsemf",
+            {"resource_to_telemetry_conversion": {"enabled": True, "included": ["*"]}},
+            ["resource_to_telemetry_conversion.included"],
+            id="resource-to-telemetry-patterns-later-than-the-pin",
+        ),
+        pytest.param(
+            "awsemf",
             {"timeout": "5s", "sending_queue": {}, "retry_on_failure": {}},
             ["timeout", "sending_queue", "retry_on_failure"],
             id="exporterhelper-keys-awsemf-lacks",
@@ -168,7 +178,7 @@ _VALID_SAMPLES: dict[str, dict[str, Any]] = {
         "log_retention": 30,
         "tags": {"any user key": "value"},
         "dimension_rollup_option": "NoDimensionRollup",
-        "resource_to_telemetry_conversion": {"enabled": True, "included": ["*"]},
+        "resource_to_telemetry_conversion": {"enabled": True, "exclude_service_attributes": True},
         "metric_declarations": [
             {
                 "dimensions": [["service"], []],

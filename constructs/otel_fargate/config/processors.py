@@ -13,8 +13,8 @@ from typing import Final
 
 from .exporters import SIGNALS, Signal
 
-#: Processors that serve only some signals, by component type (contrib v0.161.0 stability
-#: tables of each component's metadata).
+#: Processors that serve only some signals, by component type (the signals each component's
+#: metadata declares a stability for).
 PROCESSOR_SIGNALS: Final[dict[str, tuple[Signal, ...]]] = {
     "tail_sampling": ("traces",),
     "groupbytrace": ("traces",),

@@ -31,6 +31,8 @@ SIGNALS: tuple[Signal, ...] = ("traces", "metrics", "logs")
 MIN_QUEUE_BYTES = MIB
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+#: How the CDK writes an unresolved token into a string (CloudFormation resolves it).
+_CDK_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
 
 
 class FrozenMap(Mapping[str, Any]):
@@ -58,8 +60,23 @@ class FrozenMap(Mapping[str, Any]):
 
 
 def non_empty(value: object, *, setting: str) -> str:
-    """``value`` if it is a non-empty string, else a ConfigError naming ``setting``."""
-    return check_text(setting, value, error=ConfigError)
+    """``value`` if it is a non-empty literal string, else a ConfigError naming ``setting``.
+
+    The collector expands ``${env:...}`` and ``${file:...}`` in any string of its
+    configuration, so a typed field holding ``${`` could read the gateway token or a file of
+    the container into a place that leaves it (a namespace, a log group, an endpoint): typed
+    fields take literals only; secrets are SecretRefs.
+    """
+    text = check_text(setting, value, error=ConfigError)
+    if "${" in _CDK_TOKEN.sub("", text):
+        raise fail(
+            setting,
+            "must be a literal: the collector expands ${...} in any string, which could carry "
+            "a secret or a file of the container elsewhere (give secrets as SecretRef)",
+            value,
+            error=ConfigError,
+        )
+    return text
 
 
 def check_signals(signals: object, *, setting: str) -> None:

@@ -29,6 +29,26 @@ _HEADER_PATTERN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _GRPC_ENDPOINT = re.compile(r"(https?://)?(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")
 _COMPRESSIONS = ("gzip", "zstd", "snappy", "none")
 
+#: Header names that carry credentials: their value must be a SecretRef, never a literal that
+#: would stand in the template (and in the task definition) for anyone to read.
+CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "apikey",
+        "x-api-key",
+        "x-auth-token",
+        "x-honeycomb-team",
+        "dd-api-key",
+        "x-sf-token",
+        "lightstep-access-token",
+        "x-insert-key",
+        "x-license-key",
+        "signoz-access-token",
+    }
+)
+
 
 @dataclass(frozen=True, kw_only=True)
 class OAuth2ClientCredentials:
@@ -155,8 +175,14 @@ class OtlpExporter(Exporter):
         for key, value in self.headers.items():
             if not isinstance(key, str) or not _HEADER_PATTERN.fullmatch(key):
                 raise ConfigError(f"{self.setting}.headers: invalid header name {key!r}")
-            if not isinstance(value, SecretRef):
-                non_empty(value, setting=f"{self.setting}.headers.{key}")
+            if isinstance(value, SecretRef):
+                continue
+            non_empty(value, setting=f"{self.setting}.headers.{key}")
+            if key.lower() in CREDENTIAL_HEADERS:
+                raise ConfigError(
+                    f"{self.setting}.headers.{key}: carries a credential, so its value must be "
+                    f"a SecretRef (a literal would stand in the template), got a literal"
+                )
         if self.auth is not None:
             if not isinstance(self.auth, OAuth2ClientCredentials):
                 raise ConfigError(
