@@ -710,3 +710,45 @@ def test_overrides_cannot_add_keys_the_aws_components_refuse(
                 overrides=layer,
             )
         )
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda: CloudWatchEmfExporter(namespace="${env:OTEL_GATEWAY_TOKEN}", log_group_name="/g"),
+            r"^exporters.awsemf.namespace: must be a literal: the collector expands \$\{...\}",
+        ),
+        (
+            lambda: OtlpExporter(endpoint="${env:BACKEND}:443"),
+            r"^exporters.otlp_grpc.endpoint: must be a literal",
+        ),
+        (
+            lambda: CloudWatchLogsExporter(log_group_name="${file:/proc/self/environ}"),
+            r"^exporters.awscloudwatchlogs.log_group_name: must be a literal",
+        ),
+    ],
+)
+def test_typed_fields_refuse_collector_expansions(build: Any, message: str) -> None:
+    # GIVEN a typed field holding ${...}, which the collector would expand WHEN built
+    # THEN it is refused, naming the field
+    with pytest.raises(ConfigError, match=message):
+        build()
+
+
+@pytest.mark.parametrize("header", ["authorization", "X-Api-Key", "x-honeycomb-team"])
+def test_credential_headers_take_a_secret_ref_never_a_literal(header: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^exporters.otlp_grpc.headers.{header}: carries a credential"):
+        OtlpExporter(endpoint="api.example.com:443", headers={header: "hunter2"})
+    # AND the same header as a SecretRef is accepted
+    OtlpExporter(
+        endpoint="api.example.com:443",
+        headers={header: SecretRef(env_name="API_KEY", secret_id="vendor/key")},
+    )
+
+
+def test_credential_headers_in_cdk_json_are_refused_too() -> None:
+    from otel_fargate.config import exporters_from_spec
+
+    with pytest.raises(ConfigError, match=r"^exporters.otlp_grpc/vendor.headers.x-api-key: carries a credential"):
+        exporters_from_spec({"otlp/vendor": {"endpoint": "api.example.com:443", "headers": {"x-api-key": "k"}}})
