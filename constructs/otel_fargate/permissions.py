@@ -10,7 +10,9 @@ Only what the rendered configuration uses is granted:
   groups they write (in the exporter's region when it names one). The stack creates those
   groups, with their retention, when it can: a fixed name in the stack's own region. A group it
   cannot create (a name with per-task placeholders, another region) is created by the
-  exporter, which then also gets ``logs:CreateLogGroup`` and ``logs:PutRetentionPolicy`` on it.
+  exporter, which then also gets ``logs:CreateLogGroup`` on it, and ``logs:PutRetentionPolicy``
+  only for a fixed name with a retention (a name with placeholders may set none, so no
+  wildcard ever allows changing retention).
   The AWS OTLP logs endpoint writes only to a group and stream that already exist.
 * ``AwsOtlpExporter`` for metrics (CloudWatch OTLP endpoint): ``cloudwatch:PutMetricData``; it
   has no resource-level permissions.
@@ -105,9 +107,23 @@ def policy_statements(stack: Stack, needs: Any) -> list[iam.PolicyStatement]:
     if created_by_exporter:
         statements.append(
             iam.PolicyStatement(
-                sid="LogsCreate",
-                actions=["logs:CreateLogGroup", "logs:PutRetentionPolicy"],
-                resources=created_by_exporter,
+                sid="LogsCreate", actions=["logs:CreateLogGroup"], resources=created_by_exporter
+            )
+        )
+    retained_by_exporter = sorted(
+        {
+            _log_group_arn(stack, g)
+            for g in groups
+            if g.creates_group and not stack_creates_log_group(stack, g) and g.retention_days
+        }
+    )
+    if retained_by_exporter:
+        # only fixed names get here: a name with placeholders may not set a retention
+        statements.append(
+            iam.PolicyStatement(
+                sid="LogsRetention",
+                actions=["logs:PutRetentionPolicy"],
+                resources=retained_by_exporter,
             )
         )
     if needs.put_metric_data:

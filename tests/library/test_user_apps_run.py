@@ -14,6 +14,7 @@ from otel_fargate import (
     CloudWatchEmfExporter,
     CollectorGateway,
     CollectorSidecar,
+    ConfigError,
     DebugExporter,
     OtelFargateError,
     SecretRef,
@@ -332,3 +333,51 @@ def test_a_secret_under_a_customer_managed_key_gets_decrypt() -> None:
     )
     with pytest.raises(OtelFargateError, match=r"^SecretRef.kms_key_arn: must be a KMS key ARN"):
         SecretRef(env_name="K", secret_id="s", kms_key_arn="alias/mine")
+
+
+@pytest.mark.parametrize(
+    ("group", "retention", "message"),
+    [
+        ("{TaskId}", None, r"a name with placeholders needs a static prefix such as /app/"),
+        ("/{ClusterName}/metrics", None, r"a name with placeholders needs a static prefix"),
+        ("/app/{Whatever}", None, r"\{Whatever\} is not a placeholder the exporters fill"),
+        ("/app/{TaskId}", 30, r"retention cannot be set on a group named with placeholders"),
+    ],
+)
+def test_placeholder_log_groups_are_scoped_and_never_set_retention(
+    group: str, retention: int | None, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"^exporters.awsemf.log_group_name: {message}"):
+        CloudWatchEmfExporter(namespace="Shop", log_group_name=group, retention_days=retention)
+
+
+def test_a_placeholder_log_group_is_granted_under_its_prefix_without_retention_rights() -> None:
+    stack = new_stack("PerTask")
+    task, app = app_task(stack)
+    CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app], monitoring=False,
+        self_telemetry_namespace=None,
+        exporters=CloudWatchEmfExporter(namespace="Shop", log_group_name="/shop/{TaskId}"),
+    )
+    statements = [
+        statement
+        for policy in Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    create = [s for s in statements if s.get("Sid") == "LogsCreate"]
+    assert create and create[0]["Action"] == "logs:CreateLogGroup"
+    assert "log-group:/shop/*" in str(create[0]["Resource"])
+    assert not any("logs:PutRetentionPolicy" in str(s["Action"]) for s in statements)
+
+
+def test_an_override_cannot_give_a_placeholder_group_a_retention() -> None:
+    from otel_fargate.config import CollectorConfigOptions, render
+
+    with pytest.raises(ConfigError, match=r"exporters.awsemf.log_group_name: retention cannot be set"):
+        render(
+            CollectorConfigOptions(
+                preset="sidecar",
+                exporters=(CloudWatchEmfExporter(namespace="Shop", log_group_name="/shop/metrics"),),
+                overrides={"exporters": {"awsemf": {"log_group_name": "/shop/{TaskId}", "log_retention": 7}}},
+            )
+        )

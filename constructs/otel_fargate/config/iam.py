@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .log_groups import check_log_group_name
 from .validate import component_type
 
 
@@ -77,6 +78,11 @@ def _log_group_of(eid: str, kind: str, settings: Mapping[str, Any]) -> LogGroupW
     group = _str(settings.get("log_group_name", default_group))
     if group is None:
         return None
+    check_log_group_name(
+        group,
+        setting=f"exporters.{eid}.log_group_name",
+        retention=settings.get("log_retention"),
+    )
     return LogGroupWrite(
         name=group,
         retention_days=_int(settings.get("log_retention")),

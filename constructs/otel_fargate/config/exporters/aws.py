@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 from otel_fargate.checks import check_choice, check_int, check_retention_days
 from otel_fargate.errors import ConfigError
 
+from ..log_groups import check_log_group_name
 from .base import (
     SIGNALS,
     Exporter,
@@ -113,6 +114,7 @@ def _log_destination(
     non_empty(group, setting=f"{setting}.log_group_name")
     non_empty(stream, setting=f"{setting}.log_stream_name")
     _retention(retention_days, setting=f"{setting}.retention_days")
+    check_log_group_name(group, setting=f"{setting}.log_group_name", retention=retention_days)
     out: dict[str, Any] = {"log_group_name": group, "log_stream_name": stream}
     if retention_days is not None:
         out["log_retention"] = retention_days
