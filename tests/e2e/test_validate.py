@@ -35,7 +35,7 @@ from tools.collector import LOCAL_EXCLUDE
 
 pytestmark = pytest.mark.e2e
 
-GOLDEN = sorted((REPO_ROOT / "tests" / "config" / "golden").glob("*.yaml"))
+GOLDEN = sorted((REPO_ROOT / "tests" / "library" / "golden").glob("*.yaml"))
 KINDS = ("receivers", "processors", "exporters", "extensions", "connectors")
 
 #: Component type of an excluded module → (kind, stand-in type, stand-in settings).

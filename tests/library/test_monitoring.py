@@ -149,9 +149,10 @@ def test_gateway_has_the_gateway_alarm_set(app_stacks: dict[str, Built]) -> None
         "queue_utilization",
         "receiver_refusals",
         "memory_high",
+        "collector_heartbeat",
         "tasks_below_desired",
     }
-    app_stacks["gateway"].template.resource_count_is("AWS::CloudWatch::Alarm", 5)
+    app_stacks["gateway"].template.resource_count_is("AWS::CloudWatch::Alarm", 6)
 
 
 def test_export_failures_sums_send_failed_of_each_exporter_signal(
@@ -196,9 +197,22 @@ def test_queue_utilization_is_size_over_capacity_of_the_fullest_queue(
         environment="prod", service="gateway", exporter="awsemf"
     )
     assert stats["qs0"]["Stat"] == "Maximum"
-    assert props["Threshold"] == 80
+    assert props["Threshold"] == 50
     assert props["TreatMissingData"] == "notBreaching"
-    assert "sending queue is above 80%" in props["AlarmDescription"]
+    assert "sending queue is above 50%" in props["AlarmDescription"]
+
+
+def test_the_default_queue_alarm_can_fire_before_the_limiter_refuses(
+    app_stacks: dict[str, Built],
+) -> None:
+    # GIVEN queues sized to the memory limiter's hard limit, which refuses new data once the
+    # heap reaches (1 - spike fraction) of it: the queue cannot grow much past that point
+    from otel_fargate.config.sizing import SPIKE_FRACTION
+
+    refusal_percent = 100 * (1 - SPIKE_FRACTION)
+    # THEN the default threshold lies below it, so the alarm can fire while data still flows
+    threshold = _alarm(app_stacks["gateway"], "queue_utilization")["Threshold"]
+    assert threshold < refusal_percent
 
 
 def test_receiver_refusals_reads_refused_of_every_default_receiver_signal(
@@ -387,6 +401,7 @@ def test_sidecar_with_only_a_log_group_counts_crash_lines(app_stacks: dict[str, 
     assert set(built.monitoring.alarms) == {
         "receiver_refusals",
         "memory_high",
+        "collector_heartbeat",
         "collector_restarts",
     }
     Annotations.from_stack(built.stack).has_warning(
@@ -547,3 +562,17 @@ def test_service_and_ecs_names_are_mutually_exclusive() -> None:
             ecs_cluster_name="c",
             ecs_service_name="s",
         )
+
+
+def test_heartbeat_breaches_when_the_collector_stops_reporting(app_stacks: dict[str, Built]) -> None:
+    # GIVEN a sidecar's monitoring WHEN its collector's own metrics stop arriving (a crash loop
+    # ECS gave up on, an OOM kill) THEN the heartbeat alarm counts the silence as breaching
+    for name in ("gateway", "sidecar"):
+        props = _alarm(app_stacks[name], "collector_heartbeat")
+        (stat,) = [q["MetricStat"] for q in props["Metrics"]]
+        assert stat["Metric"]["MetricName"] == telemetry.PROCESS_UPTIME
+        assert stat["Stat"] == "SampleCount"
+        assert props["ComparisonOperator"] == "LessThanThreshold"
+        assert props["Threshold"] == 1
+        assert props["TreatMissingData"] == "breaching"
+        assert "Look first" in props["AlarmDescription"]

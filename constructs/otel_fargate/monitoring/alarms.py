@@ -42,6 +42,7 @@ class AlarmSpec:
     missing: cloudwatch.TreatMissingData
     datapoints: int
     description: str
+    comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
 
 
 def add_alarm(scope: Construct, spec: AlarmSpec, settings: AlarmSettings) -> cloudwatch.Alarm:
@@ -51,7 +52,7 @@ def add_alarm(scope: Construct, spec: AlarmSpec, settings: AlarmSettings) -> clo
         "".join(part.capitalize() for part in spec.key.split("_")) + "Alarm",
         metric=spec.metric,
         threshold=spec.threshold,
-        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        comparison_operator=spec.comparison,
         evaluation_periods=settings.evaluation_periods,
         datapoints_to_alarm=spec.datapoints,
         treat_missing_data=spec.missing,
@@ -130,6 +131,26 @@ def data_plane_alarms(m: CollectorMetrics, s: AlarmSettings, where: str) -> list
             "its limit has most likely been killed, which is not a recovery.",
         ),
     ]
+
+
+def heartbeat_alarm(m: CollectorMetrics, s: AlarmSettings, where: str) -> AlarmSpec:
+    """``collector_heartbeat``: the collector's own metrics stopped arriving."""
+    uptime = m.metric(telemetry.PROCESS_UPTIME, statistic="SampleCount", label="uptime reports")
+    return AlarmSpec(
+        "collector_heartbeat",
+        uptime,
+        1,
+        Missing.BREACHING,
+        s.datapoints_to_alarm,
+        f"The collector's own metrics stopped arriving ({where}): no process uptime report "
+        "in most of the evaluation periods. The collector is down or cannot reach "
+        "CloudWatch: a crash loop ECS gave up restarting (a container that exits within its "
+        "restart attempt period is not restarted), an out-of-memory kill, a task stopped, or "
+        "a broken self-telemetry pipeline. Look first at the collector log stream and the "
+        "task's stopped reason. Missing data counts as breaching: silence is the symptom. A "
+        "service scaled to zero tasks also reports nothing: switch monitoring off for it.",
+        comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    )
 
 
 def tasks_alarm(

@@ -52,6 +52,8 @@ class CollectorMonitoring(Construct):
     - ``queue_utilization``: an exporter's sending queue is filling up (needs ``exporters``).
     - ``receiver_refusals``: receivers refused data (the memory limiter pushing back).
     - ``memory_high``: collector RSS close to the container's memory limit.
+    - ``collector_heartbeat``: the collector's own metrics stopped arriving (missing data
+      breaches): a collector that died for good, which no other alarm sees.
     - ``tasks_below_desired``: gateway with a known ECS service: fewer running tasks than
       desired.
     - ``collector_restarts``: sidecar: ECS restarted the collector container in place
@@ -99,7 +101,10 @@ class CollectorMonitoring(Construct):
         export_failure_threshold: failed items per period above which ``export_failures``
             breaches. Default: any failure (0).
         queue_utilization_threshold_percent: queue size as a percentage of capacity above
-            which ``queue_utilization`` breaches, in (0, 100]. Default: 80.
+            which ``queue_utilization`` breaches, in (0, 100]. Default: 50. The presets size
+            each queue to the memory limiter's hard limit and the limiter refuses new data
+            once the heap reaches 75 % of it, so a queue never gets much past 75 %: an
+            alarm at 80 % could never fire, one at 50 % fires while data still flows.
         refused_threshold: refused items per period above which ``receiver_refusals``
             breaches. Default: any refusal (0).
         memory_utilization_threshold_percent: RSS as a percentage of ``memory_limit_mib``
@@ -131,7 +136,7 @@ class CollectorMonitoring(Construct):
         evaluation_periods: int = 5,
         datapoints_to_alarm: int = 3,
         export_failure_threshold: float = 0,
-        queue_utilization_threshold_percent: float = 80,
+        queue_utilization_threshold_percent: float = 50,
         refused_threshold: float = 0,
         memory_utilization_threshold_percent: float = 90,
         restart_threshold: float = 0,
@@ -239,6 +244,7 @@ class CollectorMonitoring(Construct):
                 "exporter graphs. Pass exporters={component id: [signals]}.",
             )
         specs += table.data_plane_alarms(m, settings, where)
+        specs.append(table.heartbeat_alarm(m, settings, where))
         if m.has_ecs and not self.sidecar:
             specs.append(table.tasks_alarm(m, settings, where, self.environment_name))
         restarts = self._restart_metric(log_group, enhanced=enhanced)
