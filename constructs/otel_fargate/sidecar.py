@@ -15,7 +15,7 @@ from .collector_options import CollectorOptions, CollectorOptionsArgs
 from .config import Exporter
 from .container import CollectorContainerSpec, add_collector
 from .names import COLLECTOR_CONTAINER_NAME
-from .synth_checks import add_check, agent_reaches_gateway, task_fits
+from .synth_checks import add_check, agent_reaches_gateway, services_wait_for, task_fits
 
 if TYPE_CHECKING:
     from .gateway import CollectorGateway
@@ -133,6 +133,8 @@ class CollectorSidecar(Construct):
         for container in app_containers:
             self.wire_app_container(container)
         add_check(self, lambda: task_fits(task_definition, service_connect=gateway is not None))
+        needs = [self.export_policy] if self.export_policy is not None else []
+        services_wait_for(task_definition, [*needs, *self.export_log_groups.values()])
         if gateway is not None:
             arn = gateway.namespace.namespace_arn
             add_check(self, lambda: agent_reaches_gateway(task_definition, arn))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jsii
-from aws_cdk import Stack, Token
+from aws_cdk import Aspects, IAspect, Stack, Token
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct, IConstruct, IValidation
 
@@ -124,3 +124,26 @@ def one_gateway_per_namespace(gateway: Construct, namespace: IConstruct) -> list
         f"alias {GATEWAY_ALIAS} in namespace {namespace.node.path}; agents could not tell them "
         f"apart. Give one of them its own namespace, got the same namespace twice"
     ]
+
+
+@jsii.implements(IAspect)
+class _ServicesWaitFor:
+    """Makes every service running ``task_definition`` depend on ``needs`` (its collector's
+    export policy and log groups), so tasks start only once the collector may write.
+    """
+
+    def __init__(self, task_definition: ecs.TaskDefinition, needs: list[IConstruct]) -> None:
+        self._task_definition = task_definition
+        self._needs = needs
+
+    def visit(self, node: IConstruct) -> None:
+        """Add the dependencies to a service of the task definition."""
+        if isinstance(node, ecs.BaseService) and node.task_definition is self._task_definition:
+            for need in self._needs:
+                node.node.add_dependency(need)
+
+
+def services_wait_for(task_definition: ecs.TaskDefinition, needs: list[IConstruct]) -> None:
+    """Every service of ``task_definition``, wherever it is created, depends on ``needs``."""
+    if needs:
+        Aspects.of(task_definition.node.root).add(_ServicesWaitFor(task_definition, needs))

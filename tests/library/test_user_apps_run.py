@@ -381,3 +381,23 @@ def test_an_override_cannot_give_a_placeholder_group_a_retention() -> None:
                 overrides={"exporters": {"awsemf": {"log_group_name": "/shop/{TaskId}", "log_retention": 7}}},
             )
         )
+
+
+def test_the_app_service_waits_for_its_collector_permissions_and_log_groups() -> None:
+    # GIVEN a sidecar exporting EMF and the service created afterwards, elsewhere in the code
+    stack = new_stack("WaitsFor")
+    cluster = new_cluster(stack)
+    task, app = app_task(stack)
+    sidecar = CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app],
+        exporters=CloudWatchEmfExporter(namespace="Shop", log_group_name="/shop/metrics"),
+    )
+    ecs.FargateService(stack, "Orders", cluster=cluster, task_definition=task)
+    template = Template.from_stack(stack)
+    (service,) = template.find_resources("AWS::ECS::Service").values()
+    # THEN its tasks start only once the collector may write, and where
+    assert sidecar.export_policy is not None
+    depends = set(service["DependsOn"])
+    assert stack.get_logical_id(sidecar.export_policy.node.default_child) in depends  # type: ignore[arg-type]
+    group = sidecar.export_log_groups["/shop/metrics"]
+    assert stack.get_logical_id(group.node.default_child) in depends  # type: ignore[arg-type]

@@ -1,0 +1,123 @@
+"""Security controls the presets set up, checked again after every layer.
+
+Overrides and replacements are deep-merged over the presets, so one line could remove a
+control the preset put there on purpose: ``auth: null`` on the gateway's receivers lets
+anyone in the VPC send telemetry, and a sidecar's receiver or zpages rebound to
+``0.0.0.0`` listens on the task's network interface instead of loopback. These checks run on
+every layer's result; the documented opt-outs (``CollectorConfigOptions.allow_open_listeners``
+and ``allow_unauthenticated_gateway``) switch them off explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from otel_fargate.errors import ConfigError
+
+from .validate import component_type
+
+#: Hosts that reach only the container (or the task's loopback on awsvpc).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def _receiver_protocols(config: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    receivers = config.get("receivers")
+    for rid, settings in (receivers or {}).items() if isinstance(receivers, Mapping) else ():
+        if component_type(str(rid)) != "otlp" or rid == "otlp/self":
+            continue
+        protocols = settings.get("protocols") if isinstance(settings, Mapping) else None
+        for proto, proto_settings in (protocols or {}).items():
+            yield f"receivers.{rid}.protocols.{proto}", proto_settings or {}
+
+
+def check_gateway_auth(config: Mapping[str, Any], *, layer: str) -> None:
+    """Every OTLP receiver protocol of a gateway authenticates its clients."""
+    for where, settings in _receiver_protocols(config):
+        auth = settings.get("auth") if isinstance(settings, Mapping) else None
+        if not isinstance(auth, Mapping) or not auth.get("authenticator"):
+            raise ConfigError(
+                f"{layer}: {where}.auth: the gateway must authenticate its clients (the bearer "
+                f"token); without it anyone who reaches the gateway may send telemetry. Pass "
+                f"allow_unauthenticated_gateway=True to accept that, got {auth!r}"
+            )
+
+
+def _endpoint_host(value: object) -> str | None:
+    """The host of ``host:port`` or a URL; None when it is not a plain string."""
+    if not isinstance(value, str) or "${" in value:
+        return None
+    address = value.split("://", 1)[-1].split("/", 1)[0]
+    return address.rsplit(":", 1)[0] if ":" in address else address
+
+
+def _sections(config: Mapping[str, Any], key: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    section = config.get(key)
+    for cid, settings in section.items() if isinstance(section, Mapping) else ():
+        if isinstance(settings, Mapping):
+            yield str(cid), settings
+
+
+def listener_hosts(config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Every (setting path, host) a component of ``config`` listens on."""
+    for rid, settings in _sections(config, "receivers"):
+        yield f"receivers.{rid}.endpoint", _endpoint_host(settings.get("endpoint")) or ""
+        for proto, proto_settings in _sections(settings, "protocols"):
+            host = _endpoint_host(proto_settings.get("endpoint"))
+            yield f"receivers.{rid}.protocols.{proto}.endpoint", host or ""
+    for eid, settings in _sections(config, "extensions"):
+        yield f"extensions.{eid}.endpoint", _endpoint_host(settings.get("endpoint")) or ""
+    service = config.get("service")
+    telemetry = service.get("telemetry") if isinstance(service, Mapping) else None
+    metrics = telemetry.get("metrics") if isinstance(telemetry, Mapping) else None
+    readers = metrics.get("readers") if isinstance(metrics, Mapping) else None
+    for index, reader in enumerate(readers if isinstance(readers, list) else []):
+        try:
+            host = reader["pull"]["exporter"]["prometheus"]["host"]
+        except (KeyError, TypeError):
+            continue
+        yield f"service.telemetry.metrics.readers[{index}].pull", str(host)
+
+
+def check_loopback_listeners(
+    config: Mapping[str, Any], *, layer: str, allowed: frozenset[str] = frozenset()
+) -> None:
+    """Every listener (receivers, extensions, the own-metrics endpoint) binds loopback, but
+    for the setting paths in ``allowed`` (the health check a load balancer probes).
+    """
+    for path, host in listener_hosts(config):
+        if host and path not in allowed and host not in LOOPBACK_HOSTS:
+            raise ConfigError(
+                f"{layer}: {path}: must listen on loopback (127.0.0.1), where only the task "
+                f"reaches it; {host!r} opens it to the network. Pass allow_open_listeners=True "
+                f"to accept that, got {host!r}"
+            )
+
+
+def check_guards(
+    config: Mapping[str, Any],
+    *,
+    preset: str,
+    layer: str,
+    allow_open_listeners: bool = False,
+    allow_unauthenticated_gateway: bool = False,
+) -> None:
+    """The controls of ``preset`` still hold in ``config`` (one layer's result).
+
+    A gateway's OTLP receivers authenticate; everything else every preset listens on is on
+    loopback: a gateway's OTLP receivers and a health check a load balancer probes
+    (``0.0.0.0:13133`` with the internal NLB) are the exceptions.
+    """
+    if preset == "gateway" and not allow_unauthenticated_gateway:
+        check_gateway_auth(config, layer=layer)
+    if allow_open_listeners:
+        return
+    allowed: set[str] = set()
+    if preset == "gateway":
+        allowed = {f"{where}.endpoint" for where, _settings in _receiver_protocols(config)}
+        allowed |= {
+            f"extensions.{eid}.endpoint"
+            for eid, _settings in _sections(config, "extensions")
+            if component_type(eid) == "health_check"
+        }
+    check_loopback_listeners(config, layer=layer, allowed=frozenset(allowed))
