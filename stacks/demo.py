@@ -78,6 +78,7 @@ class DemoStack(Stack):
             memory_mib=demo.collector_memory_mib,
             app_protocol="grpc",
             log_retention_days=settings.log_retention_days,
+            telemetry_log_removal_policy=settings.telemetry_log_removal_policy,
         )
         self.service = ecs.FargateService(
             self,

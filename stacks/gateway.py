@@ -69,6 +69,7 @@ class GatewayStack(Stack):
             health_check=g.image.kind != "registry" or g.image.probe_path is not None,
             internal_nlb=g.internal_nlb,
             log_retention_days=settings.log_retention_days,
+            telemetry_log_removal_policy=settings.telemetry_log_removal_policy,
             container_insights_enhanced=True,  # the network stack's cluster enables it
             alarm_topic=self.alarm_topic,
         )

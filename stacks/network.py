@@ -10,7 +10,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
-from otel_fargate import log_retention
+from otel_fargate import EnvironmentConfigError, log_retention
 
 from .settings import EnvironmentSettings
 
@@ -31,7 +31,8 @@ class NetworkStack(Stack):
                 self,
                 "Vpc",
                 ip_addresses=ec2.IpAddresses.cidr(settings.vpc_cidr),
-                max_azs=settings.max_azs,
+                max_azs=None if settings.availability_zones else settings.max_azs,
+                availability_zones=list(settings.availability_zones) or None,
                 nat_gateways=settings.nat_gateways,
                 subnet_configuration=[
                     ec2.SubnetConfiguration(
@@ -57,6 +58,13 @@ class NetworkStack(Stack):
                 traffic_type=ec2.FlowLogTrafficType.REJECT,
             )
             self.vpc = vpc
+            if len(vpc.availability_zones) < settings.max_azs:
+                raise EnvironmentConfigError(
+                    f"environments.{settings.name}.max_azs: {settings.max_azs} Availability "
+                    f"Zones are asked for but only {len(vpc.availability_zones)} resolve "
+                    f"offline (without an account CDK assumes two); list them in "
+                    f"environments.{settings.name}.availability_zones, got {settings.max_azs}"
+                )
         self.cluster = ecs.Cluster(
             self,
             "Cluster",

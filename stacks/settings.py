@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from aws_cdk import RemovalPolicy
 from otel_fargate import ConfigError, EnvironmentConfigError, OtelFargateError
 from otel_fargate.config import MIN_MEMORY_MIB, Exporter, exporters_from_spec
 from otel_fargate.fargate import check_fargate_size
@@ -91,6 +92,16 @@ class EnvironmentSettings:
     alarm_email: str | None
     gateway: GatewaySettings
     demo: DemoSettings
+    #: The Availability Zones of a new VPC; empty: the ones CDK resolves (two without an
+    #: account, so an environment asking for more must list them).
+    availability_zones: tuple[str, ...] = ()
+    #: Keep the log groups holding exported telemetry when the stack is deleted.
+    retain_telemetry_logs: bool = False
+
+    @property
+    def telemetry_log_removal_policy(self) -> RemovalPolicy:
+        """Deleting a stack keeps the telemetry log groups when ``retain_telemetry_logs``."""
+        return RemovalPolicy.RETAIN if self.retain_telemetry_logs else RemovalPolicy.DESTROY
 
     @property
     def looks_up_vpc(self) -> bool:
@@ -312,6 +323,30 @@ def _parse_cidr(path: str, value: str, max_azs: int) -> str:
     return value
 
 
+_ZONE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9][a-z]$")
+
+
+def _parse_zones(reader: _Reader, region: str | None, max_azs: int) -> tuple[str, ...]:
+    reader.used.add("availability_zones")
+    value = reader.data.get("availability_zones")
+    path = f"{reader.path}.availability_zones"
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(z, str) and _ZONE.match(z) for z in value):
+        raise EnvironmentConfigError(
+            f"{path}: must be a list of Availability Zone names such as eu-west-1a, got {value!r}"
+        )
+    if region is not None and any(not z.startswith(region) for z in value):
+        raise EnvironmentConfigError(
+            f"{path}: every zone must be in region {region}, got {value!r}"
+        )
+    if len(value) != max_azs or len(set(value)) != len(value):
+        raise EnvironmentConfigError(
+            f"{path}: must name max_azs ({max_azs}) distinct zones, got {value!r}"
+        )
+    return tuple(value)
+
+
 def parse_environment(name: str, data: object) -> EnvironmentSettings:
     """Parse one environment entry of ``cdk.json``."""
     if not isinstance(name, str) or not _NAME.match(name):
@@ -340,6 +375,8 @@ def parse_environment(name: str, data: object) -> EnvironmentSettings:
         ),
         gateway=_parse_gateway(r.path, r.child("gateway")),
         demo=_parse_demo(r.child("demo")),
+        availability_zones=_parse_zones(r, region, max_azs),
+        retain_telemetry_logs=r.boolean("retain_telemetry_logs", False),
     )
     r.finish()
     if vpc_id is not None and (account is None or region is None):

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_sns as sns
 
 from .checks import check_bool, check_retention_days, fail
@@ -39,6 +40,11 @@ class CollectorOptions:
             maximum); every exporter's retries plus timeout must end within it; default: 120.
         log_retention_days: retention of the collector's own log group and of the log groups
             the stack creates for its exporters; default: 30.
+        telemetry_log_removal_policy: what happens to the log groups the stack creates for
+            the exporters (they hold the app's telemetry) when the stack is deleted; default:
+            ``RemovalPolicy.DESTROY``, so a destroyed environment redeploys cleanly.
+            ``RemovalPolicy.RETAIN`` keeps them (production); deploying the stack again then
+            needs them deleted or imported first.
         processors: extra processors by id, as in ``CollectorConfigOptions``; default: none.
         config_overrides: a mapping or YAML text deep-merged into the rendered configuration;
             default: none.
@@ -63,6 +69,7 @@ class CollectorOptions:
     health_check_timing: HealthCheckTiming | None = None
     stop_timeout_seconds: int = MAX_STOP_TIMEOUT_SECONDS
     log_retention_days: int = 30
+    telemetry_log_removal_policy: RemovalPolicy = RemovalPolicy.DESTROY
     processors: Mapping[str, Mapping[str, Any] | None] | None = None
     config_overrides: Mapping[str, Any] | str | None = None
     config_replacement: Mapping[str, Any] | str | None = None
@@ -123,6 +130,7 @@ class CollectorOptionsArgs(TypedDict, total=False):
     health_check_timing: HealthCheckTiming | None
     stop_timeout_seconds: int
     log_retention_days: int
+    telemetry_log_removal_policy: RemovalPolicy
     processors: Mapping[str, Mapping[str, Any] | None] | None
     config_overrides: Mapping[str, Any] | str | None
     config_replacement: Mapping[str, Any] | str | None

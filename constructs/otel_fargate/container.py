@@ -63,7 +63,10 @@ def add_collector(
     log_group = logs.LogGroup(scope, "Logs", retention=log_retention(retention))
     container = _add_container(scope, task_definition, spec, log_group)
     export_log_groups = create_export_log_groups(
-        scope, spec.rendered, default_retention_days=retention
+        scope,
+        spec.rendered,
+        default_retention_days=retention,
+        removal_policy=spec.options.telemetry_log_removal_policy,
     )
     export_policy = grant_collector_permissions(scope, task_definition.task_role, spec.rendered.iam)
     return CollectorParts(container, log_group, export_log_groups, export_policy)
@@ -159,7 +162,11 @@ def _acknowledge_container(task_definition: ecs.TaskDefinition) -> None:
 
 
 def create_export_log_groups(
-    scope: Construct, rendered: RenderedConfig, *, default_retention_days: int
+    scope: Construct,
+    rendered: RenderedConfig,
+    *,
+    default_retention_days: int,
+    removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
 ) -> dict[str, logs.ILogGroup]:
     """The log groups ``rendered``'s exporters write, created with their retention, by name.
 
@@ -167,9 +174,8 @@ def create_export_log_groups(
     placeholders, another region) are left to the exporter; groups an exporter expects to exist
     (the AWS OTLP logs endpoint) are left to their owner. A group that another collector of the
     app already creates is not created twice (CloudFormation would fail the second): this
-    collector uses that one, and its stack deploys after the owner's. The groups are removed
-    with the stack, so a failed first deploy or a destroy never blocks the next deploy with
-    "already exists".
+    collector uses that one, and its stack deploys after the owner's. ``removal_policy``
+    decides what deleting the stack does to them.
     """
     stack = Stack.of(scope)
     owned = _groups_owned_elsewhere(scope)
@@ -190,7 +196,7 @@ def create_export_log_groups(
             f"LogGroup{digest}",
             log_group_name=group.name,
             retention=log_retention(days, setting=f"log group {group.name}: retention_days"),
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=removal_policy,
         )
     return groups
 

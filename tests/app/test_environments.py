@@ -148,3 +148,39 @@ def test_load_environments_reports_a_missing_or_broken_file(tmp_path: Any) -> No
 
 def test_type_is_environment_settings() -> None:
     assert isinstance(parse_environment("dev", MINIMAL), EnvironmentSettings)
+
+
+@pytest.mark.parametrize(
+    ("zones", "message"),
+    [
+        (["eu-west-1a", "eu-west-1b"], r"must name max_azs \(3\) distinct zones"),
+        (["eu-west-1a", "eu-west-1b", "us-east-1a"], r"every zone must be in region eu-west-1"),
+        (["eu-west-1a", "eu-west-1b", "west"], r"must be a list of Availability Zone names"),
+    ],
+)
+def test_bad_availability_zones_are_refused(zones: list[str], message: str) -> None:
+    data = {**MINIMAL, "region": "eu-west-1", "max_azs": 3, "availability_zones": zones}
+    with pytest.raises(EnvironmentConfigError, match=rf"^environments.prod.availability_zones: {message}"):
+        parse_environment("prod", data)
+
+
+def test_more_zones_than_resolve_offline_fail_synth() -> None:
+    # GIVEN an environment without an account asking for 3 zones and not listing them
+    import aws_cdk as cdk
+
+    from stacks import build_environment
+
+    settings = parse_environment("big", {**MINIMAL, "region": "eu-west-1", "max_azs": 3})
+    # WHEN its stacks are built THEN synth stops instead of deploying two zones silently
+    with pytest.raises(
+        EnvironmentConfigError,
+        match=r"^environments.big.max_azs: 3 Availability Zones are asked for but only 2 resolve",
+    ):
+        build_environment(cdk.App(), settings)
+
+
+def test_prod_lists_its_three_zones_and_keeps_its_telemetry_logs() -> None:
+    environments = parse_environments(cdk_json_context()["environments"])
+    prod = environments["prod"]
+    assert len(prod.availability_zones) == prod.max_azs == 3
+    assert prod.retain_telemetry_logs and not environments["dev"].retain_telemetry_logs

@@ -152,3 +152,18 @@ def test_checkov_skips_all_have_reasons() -> None:
     assert skips
     for line in skips:
         assert re.match(r"\s+- CKV\w+\s+# \S.{15,}", line), f"skip without a reason: {line}"
+
+
+def test_prod_keeps_its_telemetry_log_groups_and_dev_does_not(synthesized: Synthesized) -> None:
+    # GIVEN the gateways' exporter log groups (they hold the apps' telemetry)
+    for env, policy in (("prod", "Retain"), ("dev", "Delete")):
+        template = synthesized.templates[f"otel-fargate-{env}-gateway"].to_json()
+        groups = {
+            resource["Properties"]["LogGroupName"]: resource
+            for resource in template["Resources"].values()
+            if resource["Type"] == "AWS::Logs::LogGroup"
+            and isinstance(resource["Properties"].get("LogGroupName"), str)
+        }
+        metrics = groups[f"/otel-fargate/{env}/metrics"]
+        # THEN prod retains them when its stack is deleted, dev removes them
+        assert metrics["DeletionPolicy"] == policy, env
