@@ -9,8 +9,11 @@
 # Build from the repository root (docker/embedded.Dockerfile.dockerignore selects the
 # context):
 #   docker build -f docker/embedded.Dockerfile -t otel-embedded-example .
-# Run; the collector reads its configuration from OTEL_FARGATE_CONFIG, as on ECS:
+# Run; the collector reads its configuration from OTEL_FARGATE_CONFIG, as on ECS, and the
+# supervisor the configuration's drain budget from OTEL_FARGATE_DRAIN_BUDGET (printed by
+# examples/embedded/drain_budget.py; it stops the collector after the budget plus 5s):
 #   docker run --rm -e OTEL_FARGATE_CONFIG="$(cat examples/embedded/collector.yaml)" \
+#     -e OTEL_FARGATE_DRAIN_BUDGET="$(python examples/embedded/drain_budget.py examples/embedded/collector.yaml)" \
 #     otel-embedded-example
 #
 # For your own app: keep the `collector` and `tools` stages, the three COPY --from lines
@@ -59,5 +62,7 @@ USER 10001:10001
 
 # Everything after "--" is the app; supervisor flags go before it, e.g.
 #   ENTRYPOINT ["/supervisor", "--ready-timeout=60s", "--"]
+# The collector's stop timeout is the drain budget in OTEL_FARGATE_DRAIN_BUDGET plus 5s (20s
+# without one); a --collector-stop-timeout not longer than the budget is refused.
 ENTRYPOINT ["/supervisor", "--"]
 CMD ["python", "app.py"]

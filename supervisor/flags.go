@@ -25,6 +25,20 @@ const (
 	defaultCollectorLogPrefix = "[otelcol] "
 )
 
+// The drain budget: the longest one batch of the collector's exporters can
+// spend being sent (retries plus one attempt's timeout), as the rendered
+// collector configuration bounds it. Told to the supervisor with
+// --collector-drain-budget or in envDrainBudget, it sets the default stop
+// timeout to the budget plus drainMargin, and a stop timeout that is not
+// longer than the budget is refused.
+const (
+	envDrainBudget  = "OTEL_FARGATE_DRAIN_BUDGET"
+	flagDrainBudget = "collector-drain-budget"
+	flagStopTimeout = "collector-stop-timeout"
+	drainMargin     = 5 * time.Second
+	maxDrainBudget  = time.Hour
+)
+
 // config is the validated command line.
 type config struct {
 	collector          string
@@ -36,6 +50,9 @@ type config struct {
 	probeInterval      time.Duration
 	readyTimeout       time.Duration
 	stopTimeout        time.Duration
+	drainBudget        time.Duration
+	drainBudgetFrom    string // where the budget came from ("" when not told)
+	stopTimeoutDerived bool   // stopTimeout is drainBudget + drainMargin
 	restartInitial     time.Duration
 	restartMax         time.Duration
 	restartResetAfter  time.Duration
@@ -120,8 +137,12 @@ func newFlagSet(cfg *config, collectorArgs *stringList) *flag.FlagSet {
 		"pause between two probe runs while waiting for the collector")
 	dur(&cfg.readyTimeout, "ready-timeout", defaultReadyTimeout, time.Millisecond, time.Hour,
 		"how long to wait for the collector to become healthy before giving up")
-	dur(&cfg.stopTimeout, "collector-stop-timeout", defaultStopTimeout, 0, time.Hour,
-		"how long the collector may take to stop after SIGTERM before it gets SIGKILL")
+	dur(&cfg.stopTimeout, flagStopTimeout, defaultStopTimeout, 0, time.Hour,
+		"how long the collector may take to stop after SIGTERM before it gets SIGKILL; "+
+			"must be longer than the drain budget (default: the drain budget plus 5s; 20s when no budget is told)")
+	dur(&cfg.drainBudget, flagDrainBudget, 0, 0, maxDrainBudget,
+		"the collector's drain budget: the longest its exporters retry plus one attempt's timeout, "+
+			"from the rendered configuration (default: $"+envDrainBudget+"; none when unset or empty)")
 	dur(&cfg.restartInitial, "restart-initial-backoff", defaultRestartInitial, time.Millisecond, time.Hour,
 		"delay before restarting a collector that exited while the app runs")
 	dur(&cfg.restartMax, "restart-max-backoff", defaultRestartMax, time.Millisecond, time.Hour,
@@ -133,9 +154,9 @@ func newFlagSet(cfg *config, collectorArgs *stringList) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses the supervisor's arguments (without the program name).
-// A *usageError reports a bad command line.
-func parseFlags(args []string) (*config, error) {
+// parseFlags parses the supervisor's arguments (without the program name);
+// getenv reads its environment. A *usageError reports a bad command line.
+func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	cfg := &config{}
 	var collectorArgs stringList
 	fs := newFlagSet(cfg, &collectorArgs)
@@ -164,6 +185,9 @@ func parseFlags(args []string) (*config, error) {
 		return nil, usagef("--restart-max-backoff: must be at least --restart-initial-backoff (%s), got %q",
 			cfg.restartInitial, cfg.restartMax.String())
 	}
+	if err := applyDrainBudget(cfg, fs, getenv); err != nil {
+		return nil, err
+	}
 	cfg.app = fs.Args()
 	if len(cfg.app) == 0 {
 		return nil, usagef("no app command given: usage is supervisor [flags] -- app [args...]")
@@ -172,6 +196,39 @@ func parseFlags(args []string) (*config, error) {
 		return nil, usagef("app command: must be a program name or path, got %q", cfg.app[0])
 	}
 	return cfg, nil
+}
+
+// applyDrainBudget reads the drain budget from its flag or, when the flag is
+// not given, from envDrainBudget; then derives the stop timeout from it, or
+// checks that the one given covers it.
+func applyDrainBudget(cfg *config, fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	switch {
+	case given[flagDrainBudget]:
+		cfg.drainBudgetFrom = "--" + flagDrainBudget
+	case getenv(envDrainBudget) != "":
+		raw := getenv(envDrainBudget)
+		v := durationValue{d: &cfg.drainBudget, min: 0, max: maxDrainBudget}
+		if err := v.Set(raw); err != nil {
+			return usagef("%s: %v, got %q", envDrainBudget, err, raw)
+		}
+		cfg.drainBudgetFrom = envDrainBudget
+	default:
+		return nil
+	}
+	if !given[flagStopTimeout] {
+		cfg.stopTimeout = cfg.drainBudget + drainMargin
+		cfg.stopTimeoutDerived = true
+		return nil
+	}
+	if cfg.stopTimeout <= cfg.drainBudget {
+		return usagef("--%s: %s must be longer than the collector's drain budget of %s (%s), "+
+			"or the collector is killed while its exporters still retry; leave --%s out to get %s (the budget plus %s)",
+			flagStopTimeout, cfg.stopTimeout, cfg.drainBudget, cfg.drainBudgetFrom,
+			flagStopTimeout, cfg.drainBudget+drainMargin, drainMargin)
+	}
+	return nil
 }
 
 // printHelp writes the usage text.

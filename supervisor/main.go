@@ -43,7 +43,7 @@ func main() {
 // run is the whole program; it returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
 	out := &lineWriter{out: stderr}
-	cfg, err := parseFlags(args)
+	cfg, err := parseFlags(args, os.Getenv)
 	if err != nil {
 		out.errorf("%v", err)
 		out.writeLine([]byte("usage: supervisor [flags] -- app [args...]  (see supervisor --help)\n"))
@@ -95,6 +95,7 @@ func (s *supervisor) run() int {
 		}
 	}
 	s.reaper = newReaper()
+	s.logStopTimeout()
 
 	col := newCollector(s.cfg, s.reaper, s.out, s.devNull)
 	inst, err := col.start()
@@ -132,6 +133,21 @@ func (s *supervisor) run() int {
 	col.stop()
 	s.out.logf("exiting with status %d", code)
 	return code
+}
+
+// logStopTimeout says how the stop timeout relates to the drain budget, when
+// one was told.
+func (s *supervisor) logStopTimeout() {
+	cfg := s.cfg
+	switch {
+	case cfg.drainBudgetFrom == "":
+	case cfg.stopTimeoutDerived:
+		s.out.logf("collector stop timeout %s: the drain budget of %s (%s) plus %s",
+			cfg.stopTimeout, cfg.drainBudget, cfg.drainBudgetFrom, drainMargin)
+	default:
+		s.out.logf("collector stop timeout %s (--%s): longer than the drain budget of %s (%s)",
+			cfg.stopTimeout, flagStopTimeout, cfg.drainBudget, cfg.drainBudgetFrom)
+	}
 }
 
 const noProbeYet = "no probe run completed"

@@ -15,18 +15,25 @@ const maxLineChunk = 64 * 1024
 // lineWriter serialises whole lines from several sources onto one writer
 // (the supervisor's stderr), so that supervisor messages and collector lines
 // never interleave in the middle of a line.
+//
+// Every line goes out in a single Write call (prefix, text and newline in one
+// buffer): the app writes to the same stderr through its own descriptor,
+// without this lock, and a line written in two pieces could get an app line
+// between its prefix and its text. A pipe keeps a write of up to PIPE_BUF
+// (4096 bytes on Linux) in one piece; a longer line can still be split by
+// another process's writes, and lines longer than maxLineChunk are written in
+// pieces.
 type lineWriter struct {
 	mu  sync.Mutex
 	out io.Writer
 }
 
-func (w *lineWriter) writeLine(parts ...[]byte) {
+// writeLine writes p, normally one whole line, with one Write call.
+func (w *lineWriter) writeLine(p []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, p := range parts {
-		// Nothing sensible can be done when stderr itself fails.
-		_, _ = w.out.Write(p)
-	}
+	// Nothing sensible can be done when stderr itself fails.
+	_, _ = w.out.Write(p)
 }
 
 // logf writes one message of the supervisor itself.
@@ -44,26 +51,27 @@ func (w *lineWriter) errorf(format string, args ...any) {
 // error.
 func (w *lineWriter) copyLines(r io.Reader, prefix string) {
 	br := bufio.NewReaderSize(r, maxLineChunk)
-	pre := []byte(prefix)
-	newline := []byte("\n")
+	buf := make([]byte, 0, len(prefix)+maxLineChunk+1)
 	midLine := false
 	for {
 		chunk, err := br.ReadSlice('\n')
+		last := err != nil && !errors.Is(err, bufio.ErrBufferFull)
+		buf = buf[:0]
 		if len(chunk) > 0 {
-			complete := chunk[len(chunk)-1] == '\n'
-			if midLine {
-				w.writeLine(chunk)
-			} else {
-				w.writeLine(pre, chunk)
+			if !midLine {
+				buf = append(buf, prefix...)
 			}
-			midLine = !complete
+			buf = append(buf, chunk...)
+			midLine = chunk[len(chunk)-1] != '\n'
 		}
-		if err == nil || errors.Is(err, bufio.ErrBufferFull) {
-			continue
+		if last && midLine {
+			buf = append(buf, '\n')
 		}
-		if midLine {
-			w.writeLine(newline)
+		if len(buf) > 0 {
+			w.writeLine(buf)
 		}
-		return
+		if last {
+			return
+		}
 	}
 }

@@ -98,7 +98,12 @@ func (h *harness) start(extraFlags ...string) {
 	args := append(append(append([]string{}, h.flags...), extraFlags...), "--")
 	args = append(args, h.app...)
 	h.cmd = exec.Command(filepath.Join(binDir, "supervisor"), args...)
-	h.cmd.Env = append(os.Environ(), "FAKE_DIR="+h.dir)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, envDrainBudget+"=") {
+			h.cmd.Env = append(h.cmd.Env, kv)
+		}
+	}
+	h.cmd.Env = append(h.cmd.Env, "FAKE_DIR="+h.dir)
 	for k, v := range h.env {
 		h.cmd.Env = append(h.cmd.Env, k+"="+v)
 	}
@@ -722,7 +727,7 @@ func TestParseFlagsRejectsBadValues(t *testing.T) {
 	}
 	for _, tc := range cases {
 		// GIVEN a bad command line WHEN it is parsed THEN the error names the flag and value
-		_, err := parseFlags(tc.args)
+		_, err := parseFlags(tc.args, noEnv)
 		var ue *usageError
 		if !errors.As(err, &ue) {
 			t.Errorf("parseFlags(%q): error %v, want a usage error", tc.args, err)
@@ -736,7 +741,7 @@ func TestParseFlagsRejectsBadValues(t *testing.T) {
 
 func TestParseFlagsDefaults(t *testing.T) {
 	// GIVEN only an app WHEN parsed THEN every flag has its documented default
-	cfg, err := parseFlags([]string{"--", "python", "-m", "app"})
+	cfg, err := parseFlags([]string{"--", "python", "-m", "app"}, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -754,6 +759,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 		"log-prefix":     {cfg.collectorLogPrefix, "[otelcol] "},
 		"app":            {strings.Join(cfg.app, " "), "python -m app"},
 		"probe-interval": {cfg.probeInterval.String(), "500ms"},
+		"drain-budget":   {cfg.drainBudgetFrom, ""},
 	}
 	for name, c := range checks {
 		if c[0] != c[1] {
@@ -768,7 +774,7 @@ func TestHelpAndVersion(t *testing.T) {
 	if code := run([]string{"--help"}, &out, &errOut); code != 0 {
 		t.Fatalf("--help exit status %d", code)
 	}
-	for _, want := range []string{"usage: supervisor [flags] -- app [args...]", "  --collector-stop-timeout\n", "124 collector not healthy"} {
+	for _, want := range []string{"usage: supervisor [flags] -- app [args...]", "  --collector-stop-timeout\n", "  --collector-drain-budget\n", "124 collector not healthy"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help output lacks %q:\n%s", want, out.String())
 		}
