@@ -45,7 +45,9 @@ def render_collector(
     cpu: int,
     **extra: Any,
 ) -> tuple[CollectorConfigOptions, RenderedConfig]:
-    """The configuration options of one collector and its rendered configuration."""
+    """The configuration options of one collector and its rendered configuration, every layer
+    checked against the components of the collector's image.
+    """
     config_options = CollectorConfigOptions(
         preset=preset,
         exporters=exporters,
@@ -61,6 +63,8 @@ def render_collector(
         stop_timeout_seconds=options.stop_timeout_seconds,
         secrets=tuple(options.secrets),
         environment=dict(options.environment),
+        components=options.resolved_image.components,
+        image_description=f"the {options.resolved_image.description}",
         **extra,
     )
     return config_options, render(config_options)

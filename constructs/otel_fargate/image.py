@@ -10,12 +10,16 @@ Three sources:
   the components the presets use.
 * :meth:`CollectorImage.from_registry`: any image the user names. Such an image carries no probe
   unless the user says where it is.
+
+Each image knows its components (:attr:`CollectorImage.components`), and synth refuses a
+configuration naming a component type the image lacks: the slim manifest's, the contrib
+release's, or what a registry image declares (nothing is checked when it declares nothing).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from aws_cdk import IgnoreMode, Stack
@@ -23,35 +27,18 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
+from .config.components import (
+    DOCKERFILE,
+    ComponentSet,
+    build_context_dir,
+    contrib_components,
+    slim_components,
+)
 from .errors import OtelFargateError
 from .names import BUNDLED_PROBE_PATH
 from .versions import COLLECTOR_VERSION
 
 ImageKind = Literal["asset", "registry"]
-
-#: Path of the probe inside the bundled images.
-
-_DOCKERFILE = "docker/Dockerfile"
-
-
-def build_context_dir() -> Path:
-    """Return the Docker build context: the wheel's bundled copy, else the repository root.
-
-    In the wheel the context lives in ``otel_fargate/_context``; in a checkout it is the
-    repository root, filtered by the allow-list in its ``.dockerignore`` so that ``.venv``,
-    ``cdk.out`` and ``.git`` never reach the asset's fingerprint.
-    """
-    package_dir = Path(__file__).resolve().parent
-    bundled = package_dir / "_context"
-    if (bundled / _DOCKERFILE).is_file():
-        return bundled
-    repo_root = package_dir.parent.parent
-    if (repo_root / _DOCKERFILE).is_file():
-        return repo_root
-    raise OtelFargateError(
-        f"image: the collector build context was not found in {bundled} nor in {repo_root}; "
-        "reinstall otel-fargate or use CollectorImage.from_registry(...)"
-    )
 
 
 @dataclass(frozen=True)
@@ -88,11 +75,13 @@ class CollectorImage:
         target: str | None = None,
         name: str | None = None,
         probe_path: str | None = None,
+        components: ComponentSet | None = None,
     ) -> None:
         self._kind = kind
         self._target = target
         self._name = name
         self._probe_path = probe_path
+        self._components = components
 
     @classmethod
     def bundled(cls) -> CollectorImage:
@@ -105,7 +94,13 @@ class CollectorImage:
         return cls(kind="asset", target="slim", probe_path=BUNDLED_PROBE_PATH)
 
     @classmethod
-    def from_registry(cls, name: str, *, probe_path: str | None = None) -> CollectorImage:
+    def from_registry(
+        cls,
+        name: str,
+        *,
+        probe_path: str | None = None,
+        components: ComponentSet | Mapping[str, Iterable[str]] | None = None,
+    ) -> CollectorImage:
         """An image from a registry.
 
         :param name: the image reference, e.g.
@@ -113,6 +108,10 @@ class CollectorImage:
         :param probe_path: path of an HTTP health probe inside the image that accepts the flags of
             this library's probe (``--url``, ``--timeout``). Default: the image has no probe, and a
             collector using it must switch health checks off explicitly.
+        :param components: the component types the image's collector was built with, by kind
+            (``{"receivers": ["otlp"], "processors": ["batch", "memory_limiter"], ...}``, as its
+            ``components`` command lists them); a kind left out has none. Synth then refuses a
+            configuration naming any other type. Default: unknown, not checked.
         """
         if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
             raise OtelFargateError(f"image.name: must be an image reference, got {name!r}")
@@ -120,12 +119,22 @@ class CollectorImage:
             raise OtelFargateError(
                 f"image.probe_path: must be an absolute path inside the image, got {probe_path!r}"
             )
-        return cls(kind="registry", name=name, probe_path=probe_path)
+        declared = None if components is None else ComponentSet.declared(components)
+        return cls(kind="registry", name=name, probe_path=probe_path, components=declared)
 
     @property
     def probe_path(self) -> str | None:
         """Path of the health probe inside the image, or ``None`` when it has none."""
         return self._probe_path
+
+    @property
+    def components(self) -> ComponentSet | None:
+        """The component types the image has, or ``None`` when they are unknown (a registry
+        image that declares none).
+        """
+        if self._kind == "registry":
+            return self._components
+        return slim_components() if self._target == "slim" else contrib_components()
 
     @property
     def description(self) -> str:
@@ -146,7 +155,7 @@ class CollectorImage:
             scope,
             "Image",
             directory=str(build_context_dir()),
-            file=_DOCKERFILE,
+            file=DOCKERFILE,
             target=self._target,
             platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
             build_args={"COLLECTOR_VERSION": COLLECTOR_VERSION},

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import yaml
 from otel_fargate.config import CollectorConfigOptions, render
+from otel_fargate.config.components import MODULE_TYPES
 
 from tests.conftest import (
     collector_config_text,
@@ -45,6 +46,17 @@ STAND_INS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "awscloudwatchlogs": ("exporters", "debug", {}),
     "sigv4auth": ("extensions", "bearertokenauth", {"token": "stand-in"}),
     "pprof": ("extensions", "zpages", {"endpoint": "127.0.0.1:0"}),
+    "awsecscontainermetrics": (
+        "receivers",
+        "otlp",
+        {"protocols": {"grpc": {"endpoint": "127.0.0.1:0"}}},
+    ),
+    "ecs_observer": ("extensions", "zpages", {"endpoint": "127.0.0.1:0"}),
+    "receiver_creator": (
+        "receivers",
+        "otlp",
+        {"protocols": {"grpc": {"endpoint": "127.0.0.1:0"}}},
+    ),
 }
 
 
@@ -114,11 +126,8 @@ def validate(
 
 
 def test_stand_ins_cover_exactly_the_components_left_out_of_the_test_build() -> None:
-    # GIVEN the modules tools/collector.py leaves out of the test build
-    types = {
-        module.rsplit("/", 1)[1].removesuffix("exporter").removesuffix("extension")
-        for module in LOCAL_EXCLUDE
-    }
+    # GIVEN the component types of the modules tools/collector.py leaves out of the test build
+    types = {MODULE_TYPES[module][1] for module in LOCAL_EXCLUDE}
     # THEN each has a stand-in, and no stand-in is kept for a component that is built
     assert types == set(STAND_INS)
 

@@ -18,6 +18,7 @@ from otel_fargate.names import (
 )
 from otel_fargate.names import SELF_TELEMETRY_NAMESPACE as DEFAULT_SELF_TELEMETRY_NAMESPACE
 
+from .components import ComponentSet
 from .durations import parse_duration
 from .exporters import SIGNALS, Exporter, Signal
 from .exporters.base import FrozenMap, check_signals
@@ -130,6 +131,10 @@ class CollectorConfigOptions:
         forward_signals: agent only: the signals the agent receives and forwards, which must
             be the signals its gateway accepts (a signal the gateway has no pipeline for is
             refused there, permanently); default: traces, metrics and logs.
+        components: the component types of the image that runs the collector; every layer
+            naming another type is refused (a deprecated id of a renamed type counts as the
+            type); default: ``None``, not checked. The constructs pass their image's.
+        image_description: how error messages name that image; default: ``"the image"``.
     """
 
     preset: Preset
@@ -155,6 +160,8 @@ class CollectorConfigOptions:
     stop_timeout_seconds: int = MAX_STOP_TIMEOUT_SECONDS
     max_connection_age: str = "60s"
     forward_signals: tuple[Signal, ...] | None = None
+    components: ComponentSet | None = None
+    image_description: str = "the image"
     sizing: Sizing = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -174,6 +181,7 @@ class CollectorConfigOptions:
         self._check_shutdown()
         self._check_forwarding()
         self._check_environment()
+        self._check_image()
         for index, secret in enumerate(self.secrets):
             if not isinstance(secret, SecretRef):
                 raise fail(f"secrets[{index}]", "must be a SecretRef", secret, error=ConfigError)
@@ -201,6 +209,19 @@ class CollectorConfigOptions:
                 )
             if not isinstance(value, str):
                 raise fail(f"environment.{name}", "must be a string", value, error=ConfigError)
+
+    def _check_image(self) -> None:
+        if self.components is not None and not isinstance(self.components, ComponentSet):
+            raise fail(
+                "components", "must be a ComponentSet or None", self.components, error=ConfigError
+            )
+        if not isinstance(self.image_description, str) or not self.image_description.strip():
+            raise fail(
+                "image_description",
+                "must be a non-empty string",
+                self.image_description,
+                error=ConfigError,
+            )
 
     def _check_names(self) -> None:
         for setting in ("environment_name", "service_name"):

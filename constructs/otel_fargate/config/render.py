@@ -74,6 +74,8 @@ def layered_config(options: CollectorConfigOptions) -> dict[str, Any]:
             layer=layer,
             health_check_endpoint=options.health_check_endpoint,
             stop_timeout_seconds=options.stop_timeout_seconds,
+            components=options.components,
+            image_description=options.image_description,
         )
         return config
 

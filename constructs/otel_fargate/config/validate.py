@@ -8,6 +8,7 @@ from typing import Any
 
 from otel_fargate.errors import ConfigError
 
+from .components import ComponentSet, check_components
 from .drain import check_drain
 from .known_keys import UPSTREAM_RELEASE, top_level_keys, unknown_keys
 from .processors import processor_signals
@@ -150,24 +151,21 @@ def validate_config(
     layer: str,
     health_check_endpoint: str,
     stop_timeout_seconds: int,
+    components: ComponentSet | None = None,
+    image_description: str = "the image",
 ) -> None:
     """Raise ConfigError, prefixed with ``layer``, for the first problem in ``config``.
 
-    Checks: every pipeline has receivers and exporters, and every component it names is
-    defined; service extensions and authenticators are defined; a health_check extension is
-    enabled on ``health_check_endpoint`` with path ``/``; no two components listen on one
-    port; ``${env:NAME}`` references have valid names; exporter retries plus timeout fit
-    inside ``stop_timeout_seconds``.
+    Checks: every component's type is one of ``components``, the image's (when known, named
+    ``image_description`` in the message); every pipeline has receivers and exporters, and
+    every component it names is defined; service extensions and authenticators are defined;
+    a health_check extension is enabled on ``health_check_endpoint`` with path ``/``; no two
+    components listen on one port; ``${env:NAME}`` references have valid names; exporter
+    retries plus timeout fit inside ``stop_timeout_seconds``.
     """
-    if not isinstance(config, Mapping):
-        raise ConfigError(f"{layer}: must be a mapping, got {config!r}")
-    for key in config:
-        if key not in _TOP_LEVEL:
-            raise ConfigError(
-                f"{layer}: {key}: unknown top-level section (expected one of "
-                f"{', '.join(_TOP_LEVEL)})"
-            )
-    sections = {key: _section(config, key, layer) for key in _TOP_LEVEL}
+    sections = _sections(config, layer=layer)
+    if components is not None:
+        check_components(sections, components, layer=layer, image=image_description)
     service = sections["service"]
     for key in service:
         if key not in _SERVICE_KEYS:
@@ -193,6 +191,19 @@ def validate_config(
     _check_known_keys(sections, layer=layer)
     env_references(config, layer=layer)
     _check_drain(sections["exporters"], pipelines, layer=layer, stop=stop_timeout_seconds)
+
+
+def _sections(config: object, *, layer: str) -> dict[str, dict[str, Any]]:
+    """Every top-level section of ``config`` (empty when absent); unknown sections raise."""
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{layer}: must be a mapping, got {config!r}")
+    for key in config:
+        if key not in _TOP_LEVEL:
+            raise ConfigError(
+                f"{layer}: {key}: unknown top-level section (expected one of "
+                f"{', '.join(_TOP_LEVEL)})"
+            )
+    return {key: _section(config, key, layer) for key in _TOP_LEVEL}
 
 
 def _check_pipeline(
