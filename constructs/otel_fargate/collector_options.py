@@ -59,6 +59,11 @@ class CollectorOptions:
             (for overrides or a replacement); never a credential (use ``secrets``);
             default: none. A ``${env:NAME}`` without a ``:-default`` that neither provides
             fails synth, naming the variable.
+        allow_open_listeners: let ``config_overrides``/``config_replacement`` bind listeners
+            beyond loopback (a sidecar's receivers, zpages, pprof, own metrics); default:
+            refused at synth.
+        allow_unauthenticated_gateway: let them remove the gateway receivers' bearer-token
+            authenticator; default: refused at synth.
         monitoring: a dashboard and alarms (``CollectorMonitoring``); default: on.
         alarm_topic: SNS topic the alarms notify; default: alarms have no actions.
     """
@@ -76,6 +81,8 @@ class CollectorOptions:
     self_telemetry_namespace: str | None = SELF_TELEMETRY_NAMESPACE
     secrets: Sequence[SecretRef] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
+    allow_open_listeners: bool = False
+    allow_unauthenticated_gateway: bool = False
     monitoring: bool = True
     alarm_topic: sns.ITopic | None = None
 
@@ -137,5 +144,7 @@ class CollectorOptionsArgs(TypedDict, total=False):
     self_telemetry_namespace: str | None
     secrets: Sequence[SecretRef]
     environment: Mapping[str, str]
+    allow_open_listeners: bool
+    allow_unauthenticated_gateway: bool
     monitoring: bool
     alarm_topic: sns.ITopic | None

@@ -105,19 +105,19 @@ def check_guards(
     """The controls of ``preset`` still hold in ``config`` (one layer's result).
 
     A gateway's OTLP receivers authenticate; everything else every preset listens on is on
-    loopback: a gateway's OTLP receivers and a health check a load balancer probes
-    (``0.0.0.0:13133`` with the internal NLB) are the exceptions.
+    loopback. The exceptions: a gateway's OTLP receivers, and the health check, whose
+    endpoint the typed ``health_check_endpoint`` option decides (validation pins the
+    extension to it; a gateway behind the internal NLB uses ``0.0.0.0:13133``).
     """
     if preset == "gateway" and not allow_unauthenticated_gateway:
         check_gateway_auth(config, layer=layer)
     if allow_open_listeners:
         return
-    allowed: set[str] = set()
+    allowed = {
+        f"extensions.{eid}.endpoint"
+        for eid, _settings in _sections(config, "extensions")
+        if component_type(eid) == "health_check"
+    }
     if preset == "gateway":
-        allowed = {f"{where}.endpoint" for where, _settings in _receiver_protocols(config)}
-        allowed |= {
-            f"extensions.{eid}.endpoint"
-            for eid, _settings in _sections(config, "extensions")
-            if component_type(eid) == "health_check"
-        }
+        allowed |= {f"{where}.endpoint" for where, _settings in _receiver_protocols(config)}
     check_loopback_listeners(config, layer=layer, allowed=frozenset(allowed))

@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from otel_fargate.checks import check_bool, check_choice, check_int, check_retention_days, fail
-from otel_fargate.errors import ConfigError, OtelFargateError
+from otel_fargate.errors import ConfigError
 from otel_fargate.names import (
     DEFAULT_GATEWAY_ENDPOINT,
     DEFAULT_HEALTH_CHECK_ENDPOINT,
     MAX_STOP_TIMEOUT_SECONDS,
-    MIN_STOP_TIMEOUT_SECONDS,
     self_telemetry_log_group,
 )
 from otel_fargate.names import SELF_TELEMETRY_NAMESPACE as DEFAULT_SELF_TELEMETRY_NAMESPACE
@@ -21,8 +20,14 @@ from otel_fargate.names import SELF_TELEMETRY_NAMESPACE as DEFAULT_SELF_TELEMETR
 from .components import ComponentSet
 from .durations import parse_duration
 from .exporters import SIGNALS, Exporter, Signal
-from .exporters.base import FrozenMap, check_signals
-from .secrets import RESERVED_ENV_NAMES, SecretRef, check_env_name
+from .exporters.base import check_signals
+from .option_checks import (
+    check_environment,
+    check_processors,
+    check_stop_timeout,
+    split_host_port,
+)
+from .secrets import SecretRef
 from .sizing import Sizing, size_for
 
 __all__ = [
@@ -48,30 +53,6 @@ RESERVED_PROCESSORS = frozenset(
 
 _LOG_LEVELS = ("debug", "info", "warn", "error")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-_COMPONENT_ID = re.compile(r"^[a-z][a-z0-9_]*(/[A-Za-z0-9_.\-]+)?$")
-_HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(?P<port>\d{1,5})$")
-
-
-def check_stop_timeout(value: object, *, error: type[OtelFargateError] = ConfigError) -> int:
-    """``value`` if Fargate accepts it as a container stop timeout (2 to 120 seconds)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not (MIN_STOP_TIMEOUT_SECONDS <= value <= MAX_STOP_TIMEOUT_SECONDS)
-    ):
-        raise error(
-            f"stop_timeout_seconds: must be an integer from {MIN_STOP_TIMEOUT_SECONDS} to "
-            f"{MAX_STOP_TIMEOUT_SECONDS} (Fargate's limit), got {value!r}"
-        )
-    return value
-
-
-def split_host_port(value: object, *, setting: str) -> tuple[str, int]:
-    """Split ``host:port``; raise ConfigError naming ``setting`` when malformed."""
-    match = _HOST_PORT.fullmatch(value) if isinstance(value, str) else None
-    if match is None or not 1 <= int(match["port"]) <= 65535:
-        raise ConfigError(f"{setting}: must be host:port with a port 1-65535, got {value!r}")
-    return match["host"], int(match["port"])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,6 +109,11 @@ class CollectorConfigOptions:
             timeout must fit inside it; default: 120 s (Fargate's maximum).
         max_connection_age: gateway only: gRPC connections are closed after this long so
             clients rebalance onto new tasks; default: ``60s``.
+        allow_open_listeners: let overrides or a replacement bind listeners beyond loopback
+            (a sidecar's or agent's receivers, any zpages, pprof or own-metrics endpoint);
+            default: refused after every layer.
+        allow_unauthenticated_gateway: let overrides or a replacement remove the gateway
+            receivers' authenticator; default: refused after every layer.
         forward_signals: agent only: the signals the agent receives and forwards, which must
             be the signals its gateway accepts (a signal the gateway has no pipeline for is
             refused there, permanently); default: traces, metrics and logs.
@@ -159,6 +145,8 @@ class CollectorConfigOptions:
     zpages: bool = False
     stop_timeout_seconds: int = MAX_STOP_TIMEOUT_SECONDS
     max_connection_age: str = "60s"
+    allow_open_listeners: bool = False
+    allow_unauthenticated_gateway: bool = False
     forward_signals: tuple[Signal, ...] | None = None
     components: ComponentSet | None = None
     image_description: str = "the image"
@@ -175,40 +163,19 @@ class CollectorConfigOptions:
         self._check_names()
         self._check_exporters()
         self._check_endpoints()
-        self._check_processors()
+        check_processors(self.processors, reserved=RESERVED_PROCESSORS)
         self._check_layers()
         self._check_self_telemetry()
         self._check_shutdown()
         self._check_forwarding()
-        self._check_environment()
+        object.__setattr__(self, "environment", check_environment(self.environment))
         self._check_image()
         for index, secret in enumerate(self.secrets):
             if not isinstance(secret, SecretRef):
                 raise fail(f"secrets[{index}]", "must be a SecretRef", secret, error=ConfigError)
         check_choice("log_level", self.log_level, _LOG_LEVELS, error=ConfigError)
-        for flag in ("pprof", "zpages"):
+        for flag in ("pprof", "zpages", "allow_open_listeners", "allow_unauthenticated_gateway"):
             check_bool(flag, getattr(self, flag), error=ConfigError)
-
-    def _check_environment(self) -> None:
-        if not isinstance(self.environment, Mapping):
-            raise fail(
-                "environment",
-                "must be a mapping of names to values",
-                self.environment,
-                error=ConfigError,
-            )
-        object.__setattr__(self, "environment", FrozenMap(self.environment))
-        for name, value in self.environment.items():
-            check_env_name(name, setting="environment")
-            if name in RESERVED_ENV_NAMES:
-                raise fail(
-                    f"environment.{name}",
-                    f"is reserved for otel-fargate ({', '.join(sorted(RESERVED_ENV_NAMES))})",
-                    value,
-                    error=ConfigError,
-                )
-            if not isinstance(value, str):
-                raise fail(f"environment.{name}", "must be a string", value, error=ConfigError)
 
     def _check_image(self) -> None:
         if self.components is not None and not isinstance(self.components, ComponentSet):
@@ -271,26 +238,6 @@ class CollectorConfigOptions:
             raise ConfigError(
                 f"max_connection_age: must be a positive duration, got {self.max_connection_age!r}"
             )
-
-    def _check_processors(self) -> None:
-        if self.processors is None:
-            return
-        if not isinstance(self.processors, Mapping):
-            raise ConfigError(
-                f"processors: must be a mapping of processor id to settings, "
-                f"got {self.processors!r}"
-            )
-        for name, settings in self.processors.items():
-            if not isinstance(name, str) or not _COMPONENT_ID.fullmatch(name):
-                raise ConfigError(f"processors: {name!r} is not a component id (type or type/name)")
-            if name in RESERVED_PROCESSORS:
-                raise ConfigError(
-                    f"processors.{name}: is managed by the preset; use overrides to change it"
-                )
-            if settings is not None and not isinstance(settings, Mapping):
-                raise ConfigError(
-                    f"processors.{name}: settings must be a mapping or None, got {settings!r}"
-                )
 
     def _check_layers(self) -> None:
         for setting in ("overrides", "replacement"):

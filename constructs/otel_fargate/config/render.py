@@ -13,6 +13,7 @@ from typing import Any
 from otel_fargate.errors import ConfigError
 
 from .aliases import follow_renames
+from .guards import check_guards
 from .iam import IamNeeds, iam_for
 from .layers import deep_merge, load_layer
 from .options import CollectorConfigOptions, Preset
@@ -76,6 +77,13 @@ def layered_config(options: CollectorConfigOptions) -> dict[str, Any]:
             stop_timeout_seconds=options.stop_timeout_seconds,
             components=options.components,
             image_description=options.image_description,
+        )
+        check_guards(
+            config,
+            preset=options.preset,
+            layer=layer,
+            allow_open_listeners=options.allow_open_listeners,
+            allow_unauthenticated_gateway=options.allow_unauthenticated_gateway,
         )
         return config
 

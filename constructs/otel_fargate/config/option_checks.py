@@ -1,0 +1,83 @@
+"""Checks of single collector options, shared by the options type and the constructs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from otel_fargate.checks import fail
+from otel_fargate.errors import ConfigError, OtelFargateError
+from otel_fargate.names import MAX_STOP_TIMEOUT_SECONDS, MIN_STOP_TIMEOUT_SECONDS
+
+from .exporters.base import FrozenMap
+from .secrets import RESERVED_ENV_NAMES, check_env_name
+
+_COMPONENT_ID = re.compile(r"^[a-z][a-z0-9_]*(/[A-Za-z0-9_.\-]+)?$")
+_HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(?P<port>\d{1,5})$")
+
+
+def check_stop_timeout(value: object, *, error: type[OtelFargateError] = ConfigError) -> int:
+    """``value`` if Fargate accepts it as a container stop timeout (2 to 120 seconds)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not (MIN_STOP_TIMEOUT_SECONDS <= value <= MAX_STOP_TIMEOUT_SECONDS)
+    ):
+        raise error(
+            f"stop_timeout_seconds: must be an integer from {MIN_STOP_TIMEOUT_SECONDS} to "
+            f"{MAX_STOP_TIMEOUT_SECONDS} (Fargate's limit), got {value!r}"
+        )
+    return value
+
+
+def split_host_port(value: object, *, setting: str) -> tuple[str, int]:
+    """Split ``host:port``; raise ConfigError naming ``setting`` when malformed."""
+    match = _HOST_PORT.fullmatch(value) if isinstance(value, str) else None
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        raise ConfigError(f"{setting}: must be host:port with a port 1-65535, got {value!r}")
+    return match["host"], int(match["port"])
+
+
+def check_environment(environment: object) -> FrozenMap:
+    """``environment`` as a read-only mapping of valid, unreserved variable names to strings."""
+    if not isinstance(environment, Mapping):
+        raise fail(
+            "environment",
+            "must be a mapping of names to values",
+            environment,
+            error=ConfigError,
+        )
+    frozen = FrozenMap(environment)
+    for name, value in frozen.items():
+        check_env_name(name, setting="environment")
+        if name in RESERVED_ENV_NAMES:
+            raise fail(
+                f"environment.{name}",
+                f"is reserved for otel-fargate ({', '.join(sorted(RESERVED_ENV_NAMES))})",
+                value,
+                error=ConfigError,
+            )
+        if not isinstance(value, str):
+            raise fail(f"environment.{name}", "must be a string", value, error=ConfigError)
+    return frozen
+
+
+def check_processors(processors: object, *, reserved: frozenset[str]) -> None:
+    """User processors: a mapping of component ids (not the preset's own) to settings."""
+    if processors is None:
+        return
+    if not isinstance(processors, Mapping):
+        raise ConfigError(
+            f"processors: must be a mapping of processor id to settings, got {processors!r}"
+        )
+    for name, settings in processors.items():
+        if not isinstance(name, str) or not _COMPONENT_ID.fullmatch(name):
+            raise ConfigError(f"processors: {name!r} is not a component id (type or type/name)")
+        if name in reserved:
+            raise ConfigError(
+                f"processors.{name}: is managed by the preset; use overrides to change it"
+            )
+        if settings is not None and not isinstance(settings, Mapping):
+            raise ConfigError(
+                f"processors.{name}: settings must be a mapping or None, got {settings!r}"
+            )
