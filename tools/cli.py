@@ -1,12 +1,16 @@
-"""Operate this repository's environments: ``python -m tools.cli render|verify --env NAME``.
+"""Operate this repository's environments:
+``python -m tools.cli render|verify|rotate-token --env NAME``.
 
 Exit codes:
 
 ====  ==========================================================================
-0     every check holds (``verify``), or the configs were printed (``render``)
-1     at least one check failed (``verify``)
-2     usage error, or the checks could not run: no credentials or region, no stacks
-      for the environment, throttling after retries, access denied, unknown env
+0     every check holds (``verify``), the configs were printed (``render``), or
+      the token was rotated (``rotate-token``)
+1     at least one check failed (``verify``); the rotation was refused or a
+      rollout failed (``rotate-token``, the message says what state it left)
+2     usage error, or the command could not run: no credentials or region, no
+      stacks for the environment, throttling after retries, access denied,
+      unknown env, no gateway reading two tokens (``rotate-token``: nothing changed)
 ====  ==========================================================================
 """
 
@@ -39,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tools.cli",
         description="Operate OpenTelemetry Collector deployments on ECS Fargate.",
-        epilog="Exit codes: 0 all good, 1 a check failed, 2 usage or AWS access problem.",
+        epilog=(
+            "Exit codes: 0 all good, 1 a check failed, 2 usage or AWS access problem "
+            "(rotate-token: 1 when the rotation was refused or a rollout failed)."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -58,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--profile", help="AWS profile (default: from the AWS configuration)")
     verify.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
+    _add_rotate_parser(commands)
+
     render = commands.add_parser(
         "render",
         help="print the rendered collector configurations of an environment",
@@ -71,6 +80,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="directory holding cdk.json (default: this repository's root)",
     )
     return parser
+
+
+def _timeout_seconds(text: str) -> int:
+    try:
+        seconds = int(text)
+    except ValueError:
+        seconds = 0
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of seconds > 0, got {text!r}")
+    return seconds
+
+
+def _add_rotate_parser(commands: Any) -> None:
+    from tools.rotate import DEFAULT_TIMEOUT_SECONDS
+
+    rotate = commands.add_parser(
+        "rotate-token",
+        help="rotate the gateway bearer token: new token, gateways, then agents",
+        description=(
+            "Rotate the bearer token of the gateway of stack otel-fargate-<env>-gateway "
+            "without refusing any agent: write a new random token into the gateway's previous-"
+            "token secret, redeploy the gateway services and wait until they are stable, make "
+            "the new token current (the old one becomes the previous), then redeploy every ECS "
+            "service of the region whose task definition reads the current token secret (the "
+            "agents) and wait for them. Refuses while agent tasks older than the current token "
+            "are running."
+        ),
+    )
+    rotate.add_argument("--env", required=True, help="environment name (as in cdk.json)")
+    rotate.add_argument("--region", help="AWS region (default: from the AWS configuration)")
+    rotate.add_argument("--profile", help="AWS profile (default: from the AWS configuration)")
+    rotate.add_argument(
+        "--timeout",
+        type=_timeout_seconds,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help=f"seconds each rollout phase may take (default: {DEFAULT_TIMEOUT_SECONDS})",
+    )
+    rotate.add_argument(
+        "--dry-run", action="store_true", help="print what would be rotated and redeployed"
+    )
+    rotate.add_argument(
+        "--force",
+        action="store_true",
+        help="rotate even while agent tasks older than the current token run (they would be "
+        "refused afterwards)",
+    )
 
 
 def main(
@@ -93,13 +148,11 @@ def main(
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code) if isinstance(exit_.code, int) else EXIT_USAGE
+    factory = session_factory if session_factory is not None else _default_session
     if args.command == "verify":
-        return _verify(
-            args,
-            session_factory if session_factory is not None else _default_session,
-            out,
-            err,
-        )
+        return _verify(args, factory, out, err)
+    if args.command == "rotate-token":
+        return _rotate(args, factory, out, err)
     return _render(args, out, err)
 
 
@@ -134,6 +187,45 @@ def _verify(args: argparse.Namespace, factory: SessionFactory, out: TextIO, err:
             file=out,
         )
     return EXIT_OK if all_ok(results) else EXIT_FAILED
+
+
+def _session(args: argparse.Namespace, factory: SessionFactory) -> boto3.Session:
+    from botocore.exceptions import BotoCoreError
+
+    from tools.verify import VerifyError
+
+    kwargs = {
+        k: v
+        for k, v in (("profile_name", args.profile), ("region_name", args.region))
+        if v is not None
+    }
+    try:
+        return factory(**kwargs)
+    except BotoCoreError as error:
+        raise VerifyError(str(error)) from error
+
+
+def _rotate(args: argparse.Namespace, factory: SessionFactory, out: TextIO, err: TextIO) -> int:
+    from tools.rotate import RotationFailed, Waiting, rotate_token
+    from tools.verify import VerifyError
+
+    try:
+        rotate_token(
+            _session(args, factory),
+            args.env,
+            out=out,
+            region=args.region,
+            dry_run=args.dry_run,
+            force=args.force,
+            waiting=Waiting(timeout=args.timeout),
+        )
+    except VerifyError as error:
+        print(f"error: {error}", file=err)
+        return EXIT_USAGE
+    except RotationFailed as error:
+        print(f"error: {error}", file=err)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _render(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

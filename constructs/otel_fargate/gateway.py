@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Unpack
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -25,6 +25,7 @@ from .fargate import check_fargate_size
 from .names import (
     GATEWAY_ALIAS,
     GATEWAY_TOKEN_ENV,
+    GATEWAY_TOKEN_PREVIOUS_ENV,
     HEALTH_PORT,
     OTLP_GRPC_PORT,
     OTLP_HTTP_PORT,
@@ -34,6 +35,8 @@ from .synth_checks import add_check, one_gateway_per_namespace
 
 #: Environment variable that holds the bearer token in the gateway and in agents.
 TOKEN_ENV = GATEWAY_TOKEN_ENV
+#: Environment variable of the gateway's second accepted token (the gateway only).
+PREVIOUS_TOKEN_ENV = GATEWAY_TOKEN_PREVIOUS_ENV
 
 
 class CollectorGateway(Construct):
@@ -44,6 +47,14 @@ class CollectorGateway(Construct):
     gateway generates in Secrets Manager (``Authorization: Bearer <token>``). Envoy balances
     gRPC per request, and the receivers close connections after ``max_connection_age`` so
     long-lived clients spread over new tasks.
+
+    The gateway accepts two tokens, read when a task starts: ``OTEL_GATEWAY_TOKEN`` (current,
+    which agents send) and ``OTEL_GATEWAY_TOKEN_PREVIOUS`` (random until the first rotation).
+    No rotation Lambda: ``python -m tools.cli rotate-token --env NAME`` stages a new token as
+    the previous one, redeploys the gateways and waits, makes it current (the old one becomes
+    previous), then redeploys every service reading the current secret, so nothing is refused.
+    It changes secret values, never the resources: a redeploy never regenerates a token, and
+    a stack importing the current secret's ARN (a cross-stack export) is untouched.
 
     Args:
         scope: the parent construct.
@@ -71,7 +82,10 @@ class CollectorGateway(Construct):
         internal_nlb: also put an internal Network Load Balancer in front, for clients that
             cannot use Service Connect (EC2, Lambda in the VPC). Default: off.
         vpc_subnets: where tasks run. Default: private subnets with egress.
-        token_secret: the bearer-token secret. Default: a new Secrets Manager secret with a
+        token_secret: the bearer-token secret, read by the gateway and every agent. Default:
+            a new Secrets Manager secret with a generated 48-character token.
+        previous_token_secret: the gateway's second accepted token (a plain-string Secrets
+            Manager secret, never the same as ``token_secret``). Default: a new secret with a
             generated 48-character token.
         max_connection_age: gRPC ``max_connection_age`` of the receivers. Default: ``60s``.
         container_insights_enhanced: the cluster runs Container Insights with enhanced
@@ -106,6 +120,7 @@ class CollectorGateway(Construct):
         internal_nlb: bool = False,
         vpc_subnets: ec2.SubnetSelection | None = None,
         token_secret: secretsmanager.ISecret | None = None,
+        previous_token_secret: secretsmanager.ISecret | None = None,
         max_connection_age: str = "60s",
         container_insights_enhanced: bool = False,
         options: CollectorOptions | None = None,
@@ -127,6 +142,7 @@ class CollectorGateway(Construct):
         self.environment_name = environment_name(self, opts)
         self.service_name = service_name
         self.token_secret = self._token(token_secret)
+        self.previous_token_secret = self._previous_token(previous_token_secret)
         self._add_collector(
             exporter_list,
             cpu=cpu,
@@ -210,7 +226,10 @@ class CollectorGateway(Construct):
             memory_mib=collector_memory_mib,
             essential=True,
             restart_attempt_period_seconds=None,
-            extra_secrets=self.token_ecs_secret(),
+            extra_secrets={
+                **self.token_ecs_secret(),
+                PREVIOUS_TOKEN_ENV: ecs.Secret.from_secrets_manager(self.previous_token_secret),
+            },
             port_mappings=network.port_mappings(),
         )
         parts = add_collector(self, task_definition=self.task_definition, spec=spec)
@@ -222,10 +241,32 @@ class CollectorGateway(Construct):
     def _token(self, given: secretsmanager.ISecret | None) -> secretsmanager.ISecret:
         if given is not None:
             return given
+        return self._generated_token(
+            "Token", f"Bearer token agents present to the {self.service_name} collector gateway"
+        )
+
+    def _previous_token(self, given: secretsmanager.ISecret | None) -> secretsmanager.ISecret:
+        if given is None:
+            return self._generated_token(
+                "TokenPrevious",
+                f"Second bearer token the {self.service_name} collector gateway accepts: the "
+                "token before the last rotation (random until the first one)",
+            )
+        current = self.token_secret
+        arn = given.secret_arn
+        if given is current or (not Token.is_unresolved(arn) and arn == current.secret_arn):
+            raise fail(
+                "previous_token_secret",
+                "must be another secret than token_secret (a rotation writes one into the other)",
+                given.node.path,
+            )
+        return given
+
+    def _generated_token(self, construct_id: str, description: str) -> secretsmanager.Secret:
         secret = secretsmanager.Secret(
             self,
-            "Token",
-            description=f"Bearer token agents present to the {self.service_name} collector gateway",
+            construct_id,
+            description=description,
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=48, exclude_punctuation=True
             ),
@@ -233,9 +274,10 @@ class CollectorGateway(Construct):
         acknowledge(
             secret,
             "AwsSolutions-SMG4",
-            "The bearer token is shared by the gateway and every agent; rotating it "
-            "needs a coordinated redeploy of both, so it is rotated by redeploying, not by "
-            "a rotation Lambda.",
+            "The gateway and its agents read the bearer tokens when a task starts, so a "
+            "rotation must write new values and redeploy the gateways before the agents; the "
+            "rotate-token command (python -m tools.cli rotate-token) does that, in that order, "
+            "which a rotation Lambda cannot.",
         )
         return secret
 

@@ -34,8 +34,13 @@ BUNDLED_PROBE_PATH: Final = "/healthcheck"
 CONFIG_ENV: Final = "OTEL_FARGATE_CONFIG"
 #: Environment variable holding the bearer token shared by agents and the gateway.
 GATEWAY_TOKEN_ENV: Final = "OTEL_GATEWAY_TOKEN"
+#: Environment variable holding the gateway's second accepted token (gateway only): the
+#: token before the last rotation, or during a rotation the next one.
+GATEWAY_TOKEN_PREVIOUS_ENV: Final = "OTEL_GATEWAY_TOKEN_PREVIOUS"
 #: Environment variables the constructs set themselves; a user secret may not take them.
-RESERVED_ENV_NAMES: Final = frozenset({"GOMEMLIMIT", "GOMAXPROCS", CONFIG_ENV, GATEWAY_TOKEN_ENV})
+RESERVED_ENV_NAMES: Final = frozenset(
+    {"GOMEMLIMIT", "GOMAXPROCS", CONFIG_ENV, GATEWAY_TOKEN_ENV, GATEWAY_TOKEN_PREVIOUS_ENV}
+)
 
 #: Service Connect alias (DNS name) of the gateway: ``otel-gateway:4317`` / ``:4318``.
 GATEWAY_ALIAS: Final = "otel-gateway"

@@ -46,6 +46,8 @@ from otel_fargate.config import (
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GATEWAY_TOKEN = "e2e-gateway-token-7f3a"
+#: The gateway's second accepted token (``OTEL_GATEWAY_TOKEN_PREVIOUS``); no agent sends it.
+GATEWAY_TOKEN_PREVIOUS = "e2e-gateway-previous-token-c41e"
 
 _handed_out: set[int] = set()
 _port_lock = threading.Lock()
@@ -536,6 +538,9 @@ def collector_env(rendered: RenderedConfig, **extra: str) -> dict[str, str]:
     }
     if "OTEL_GATEWAY_TOKEN" in rendered.required_env:
         env["OTEL_GATEWAY_TOKEN"] = GATEWAY_TOKEN
+    # never left unset: an empty token in the gateway's list would accept "Bearer " over gRPC
+    if "OTEL_GATEWAY_TOKEN_PREVIOUS" in rendered.required_env:
+        env["OTEL_GATEWAY_TOKEN_PREVIOUS"] = GATEWAY_TOKEN_PREVIOUS
     env.update(extra)
     return env
 

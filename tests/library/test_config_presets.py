@@ -101,9 +101,10 @@ def test_gateway_requires_the_bearer_token_and_recycles_connections() -> None:
     assert protocols["http"]["endpoint"] == "0.0.0.0:4318"
     assert protocols["grpc"]["auth"] == {"authenticator": "bearertokenauth/gateway"}
     assert protocols["http"]["auth"] == {"authenticator": "bearertokenauth/gateway"}
+    # (two tokens: the current one and the previous one, so that a rotation refuses nothing)
     assert rendered.config["extensions"]["bearertokenauth/gateway"] == {
         "scheme": "Bearer",
-        "token": "${env:OTEL_GATEWAY_TOKEN}",
+        "tokens": ["${env:OTEL_GATEWAY_TOKEN}", "${env:OTEL_GATEWAY_TOKEN_PREVIOUS}"],
     }
     assert "bearertokenauth/gateway" in rendered.config["service"]["extensions"]
     # AND gRPC connections are closed after max_connection_age
@@ -111,7 +112,7 @@ def test_gateway_requires_the_bearer_token_and_recycles_connections() -> None:
     # AND the gateway does not stamp its own ECS resource on the apps' telemetry
     for signal in ("traces", "metrics"):
         assert "resource_detection" not in _pipelines(rendered.config)[signal]["processors"]
-    assert rendered.required_env == ("OTEL_GATEWAY_TOKEN",)
+    assert rendered.required_env == ("OTEL_GATEWAY_TOKEN", "OTEL_GATEWAY_TOKEN_PREVIOUS")
 
 
 def test_max_connection_age_is_configurable() -> None:

@@ -16,7 +16,9 @@ Presets:
   agent takes no exporters (passing any is an error): the gateway exports, so backend
   credentials and permissions live in one place.
 - ``gateway``: OTLP on ``0.0.0.0:4317/4318``, bearer token required on both protocols
-  (``bearertokenauth/gateway`` server, token ``${env:OTEL_GATEWAY_TOKEN}``),
+  (``bearertokenauth/gateway`` server, ``tokens``: ``${env:OTEL_GATEWAY_TOKEN}``, the
+  current token, and ``${env:OTEL_GATEWAY_TOKEN_PREVIOUS}``, the one before the last
+  rotation),
   ``keepalive.server_parameters.max_connection_age`` on gRPC so clients spread over new tasks.
 
 Pipelines: one per signal some exporter takes, each ``memory_limiter → resource_detection
@@ -25,7 +27,8 @@ user processors → batch``.
 
 Secrets: exporters' :class:`SecretRef` values render as ``${env:NAME}`` and are returned in
 ``RenderedConfig.secrets``. The agent/gateway bearer token is the constructs' secret: the
-YAML reads ``${env:OTEL_GATEWAY_TOKEN}`` and ``RenderedConfig.required_env`` lists it; in
+YAML reads ``${env:OTEL_GATEWAY_TOKEN}`` (a gateway also ``${env:OTEL_GATEWAY_TOKEN_PREVIOUS}``)
+and ``RenderedConfig.required_env`` lists them; in
 general ``required_env`` is every referenced variable that is neither a returned secret nor
 part of ``RenderedConfig.environment``.
 

@@ -69,7 +69,14 @@ def otlp_receivers(options: CollectorConfigOptions) -> Config:
 
 
 def gateway_auth(options: CollectorConfigOptions) -> Config:
-    """The gateway's bearer token on both protocols, and connection ageing on gRPC."""
+    """The gateway's bearer tokens on both protocols, and connection ageing on gRPC.
+
+    The gateway accepts two tokens: the current one, which agents send, and a second one
+    (the token before the last rotation, or during a rotation the next one), so that agents
+    started before and after a rotation are both accepted.
+    """
+    from otel_fargate.names import GATEWAY_TOKEN_PREVIOUS_ENV
+
     if options.preset != "gateway":
         return {}
     auth = {"authenticator": GATEWAY_AUTH_ID}
@@ -77,8 +84,9 @@ def gateway_auth(options: CollectorConfigOptions) -> Config:
         "auth": auth,
         "keepalive": {"server_parameters": {"max_connection_age": options.max_connection_age}},
     }
+    tokens = [env_ref(GATEWAY_TOKEN_ENV), env_ref(GATEWAY_TOKEN_PREVIOUS_ENV)]
     return {
-        "extensions": {GATEWAY_AUTH_ID: {"scheme": "Bearer", "token": env_ref(GATEWAY_TOKEN_ENV)}},
+        "extensions": {GATEWAY_AUTH_ID: {"scheme": "Bearer", "tokens": tokens}},
         "receivers": {"otlp": {"protocols": {"grpc": grpc, "http": {"auth": dict(auth)}}}},
     }
 
