@@ -64,6 +64,7 @@ def render_collector(
         stop_timeout_seconds=options.stop_timeout_seconds,
         secrets=tuple(options.secrets),
         environment=dict(options.environment),
+        persistent_queues=options.resolved_persistent_queues,
         allow_open_listeners=options.allow_open_listeners,
         allow_unauthenticated_gateway=options.allow_unauthenticated_gateway,
         components=options.resolved_image.components,

@@ -59,6 +59,12 @@ class CollectorOptions:
             (for overrides or a replacement); never a credential (use ``secrets``);
             default: none. A ``${env:NAME}`` without a ``:-default`` that neither provides
             fails synth, naming the variable.
+        persistent_queues: keep the exporters' sending queues on a task-scoped volume
+            (``file_storage``), so a collector container the restart policy restarts (after an
+            out-of-memory kill or a crash) resumes sending what it held; default: on for the
+            bundled and slim images, which create the queue directory for the collector's
+            user; off for a registry image (pass True once it has a directory
+            ``/var/lib/otelcol/queue`` its user may write).
         allow_open_listeners: let ``config_overrides``/``config_replacement`` bind listeners
             beyond loopback (a sidecar's receivers, zpages, pprof, own metrics); default:
             refused at synth.
@@ -81,6 +87,7 @@ class CollectorOptions:
     self_telemetry_namespace: str | None = SELF_TELEMETRY_NAMESPACE
     secrets: Sequence[SecretRef] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
+    persistent_queues: bool | None = None
     allow_open_listeners: bool = False
     allow_unauthenticated_gateway: bool = False
     monitoring: bool = True
@@ -91,6 +98,8 @@ class CollectorOptions:
         check_retention_days("log_retention_days", self.log_retention_days)
         check_bool("health_check", self.health_check)
         check_bool("monitoring", self.monitoring)
+        if self.persistent_queues is not None:
+            check_bool("persistent_queues", self.persistent_queues)
         if self.image is not None and not isinstance(self.image, CollectorImage):
             raise fail("image", "must be a CollectorImage (bundled(), slim(), ...)", self.image)
         timing = self.health_check_timing
@@ -101,6 +110,13 @@ class CollectorOptions:
     def resolved_image(self) -> CollectorImage:
         """``image``, or the bundled image when none is given."""
         return self.image if self.image is not None else CollectorImage.bundled()
+
+    @property
+    def resolved_persistent_queues(self) -> bool:
+        """``persistent_queues``, or whether the image creates the queue directory."""
+        if self.persistent_queues is not None:
+            return self.persistent_queues
+        return self.resolved_image.creates_queue_directory
 
     @property
     def resolved_timing(self) -> HealthCheckTiming:
@@ -144,6 +160,7 @@ class CollectorOptionsArgs(TypedDict, total=False):
     self_telemetry_namespace: str | None
     secrets: Sequence[SecretRef]
     environment: Mapping[str, str]
+    persistent_queues: bool | None
     allow_open_listeners: bool
     allow_unauthenticated_gateway: bool
     monitoring: bool

@@ -19,7 +19,7 @@ from .ecs_secrets import ecs_secrets, grant_key_decrypt
 from .errors import OtelFargateError
 from .fargate import log_retention
 from .health import probe_command
-from .names import COLLECTOR_CONTAINER_NAME, CONFIG_ENV
+from .names import COLLECTOR_CONTAINER_NAME, CONFIG_ENV, QUEUE_DIRECTORY, QUEUE_STORAGE_ID
 from .permissions import grant_collector_permissions, stack_creates_log_group
 
 
@@ -136,8 +136,46 @@ def _add_container(
         enable_restart_policy=True if restart is not None else None,
         restart_attempt_period=Duration.seconds(restart) if restart is not None else None,
     )
+    _mount_queue_volume(task_definition, container, spec.rendered)
     _acknowledge_container(task_definition)
     return container
+
+
+#: The task volume that holds the persistent sending queues.
+QUEUE_VOLUME = "otel-collector-queue"
+#: Share of the task's ephemeral storage the queues may take together.
+QUEUE_STORAGE_SHARE = 0.5
+_FARGATE_DEFAULT_EPHEMERAL_GIB = 20
+
+
+def _mount_queue_volume(
+    task_definition: ecs.TaskDefinition,
+    container: ecs.ContainerDefinition,
+    rendered: RenderedConfig,
+) -> None:
+    """A task-scoped volume at the queue directory, when the configuration persists queues;
+    the queues together must fit half the task's ephemeral storage.
+    """
+    if QUEUE_STORAGE_ID not in (rendered.config.get("extensions") or {}):
+        return
+    queued = [
+        settings["sending_queue"].get("queue_size", 0)
+        for settings in rendered.config["exporters"].values()
+        if isinstance(settings.get("sending_queue"), dict)
+        and settings["sending_queue"].get("storage") == QUEUE_STORAGE_ID
+    ]
+    gib = getattr(task_definition, "ephemeral_storage_gib", None)
+    storage = (gib if isinstance(gib, int) else _FARGATE_DEFAULT_EPHEMERAL_GIB) * 1024**3
+    if sum(queued) > storage * QUEUE_STORAGE_SHARE:
+        raise OtelFargateError(
+            f"persistent_queues: {len(queued)} queues of up to {sum(queued)} bytes together "
+            f"must fit half the task's ephemeral storage ({storage // 1024**3} GiB); raise the "
+            f"task's ephemeral_storage_gib or shrink the queues, got {sum(queued)} bytes"
+        )
+    task_definition.add_volume(name=QUEUE_VOLUME)
+    container.add_mount_points(
+        ecs.MountPoint(container_path=QUEUE_DIRECTORY, source_volume=QUEUE_VOLUME, read_only=False)
+    )
 
 
 def _acknowledge_container(task_definition: ecs.TaskDefinition) -> None:

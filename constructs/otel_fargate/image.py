@@ -123,6 +123,13 @@ class CollectorImage:
         return cls(kind="registry", name=name, probe_path=probe_path, components=declared)
 
     @property
+    def creates_queue_directory(self) -> bool:
+        """True for the bundled and slim images, which create the persistent queues'
+        directory for the collector's user.
+        """
+        return self._kind == "asset"
+
+    @property
     def probe_path(self) -> str | None:
         """Path of the health probe inside the image, or ``None`` when it has none."""
         return self._probe_path

@@ -27,6 +27,12 @@ DEFAULT_HEALTH_CHECK_ENDPOINT: Final = f"127.0.0.1:{HEALTH_PORT}"
 PPROF_ENDPOINT: Final = "127.0.0.1:1777"
 #: The zpages extension, when switched on.
 ZPAGES_ENDPOINT: Final = "127.0.0.1:55679"
+#: Where the persistent sending queues live: a task-scoped volume, so a collector container
+#: restarted in the same task resumes sending what it held (the bundled images create it for
+#: the collector's user).
+QUEUE_DIRECTORY: Final = "/var/lib/otelcol/queue"
+#: The file_storage extension that holds them.
+QUEUE_STORAGE_ID: Final = "file_storage/queue"
 #: Path of the probe inside the bundled images.
 BUNDLED_PROBE_PATH: Final = "/healthcheck"
 

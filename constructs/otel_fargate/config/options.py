@@ -13,6 +13,7 @@ from otel_fargate.names import (
     DEFAULT_GATEWAY_ENDPOINT,
     DEFAULT_HEALTH_CHECK_ENDPOINT,
     MAX_STOP_TIMEOUT_SECONDS,
+    QUEUE_DIRECTORY,
     self_telemetry_log_group,
 )
 from otel_fargate.names import SELF_TELEMETRY_NAMESPACE as DEFAULT_SELF_TELEMETRY_NAMESPACE
@@ -109,6 +110,10 @@ class CollectorConfigOptions:
             timeout must fit inside it; default: 120 s (Fargate's maximum).
         max_connection_age: gateway only: gRPC connections are closed after this long so
             clients rebalance onto new tasks; default: ``60s``.
+        persistent_queues: keep every exporter's sending queue on disk (``file_storage`` in
+            ``queue_directory``) so a restarted collector container resumes sending what it
+            held; default: in memory (the constructs switch it on for the bundled images).
+        queue_directory: where persistent queues live; default: ``/var/lib/otelcol/queue``.
         allow_open_listeners: let overrides or a replacement bind listeners beyond loopback
             (a sidecar's or agent's receivers, any zpages, pprof or own-metrics endpoint);
             default: refused after every layer.
@@ -145,6 +150,8 @@ class CollectorConfigOptions:
     zpages: bool = False
     stop_timeout_seconds: int = MAX_STOP_TIMEOUT_SECONDS
     max_connection_age: str = "60s"
+    persistent_queues: bool = False
+    queue_directory: str = QUEUE_DIRECTORY
     allow_open_listeners: bool = False
     allow_unauthenticated_gateway: bool = False
     forward_signals: tuple[Signal, ...] | None = None
@@ -174,7 +181,13 @@ class CollectorConfigOptions:
             if not isinstance(secret, SecretRef):
                 raise fail(f"secrets[{index}]", "must be a SecretRef", secret, error=ConfigError)
         check_choice("log_level", self.log_level, _LOG_LEVELS, error=ConfigError)
-        for flag in ("pprof", "zpages", "allow_open_listeners", "allow_unauthenticated_gateway"):
+        for flag in (
+            "pprof",
+            "zpages",
+            "persistent_queues",
+            "allow_open_listeners",
+            "allow_unauthenticated_gateway",
+        ):
             check_bool(flag, getattr(self, flag), error=ConfigError)
 
     def _check_image(self) -> None:

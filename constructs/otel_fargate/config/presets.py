@@ -31,6 +31,7 @@ from otel_fargate.names import (
     ZPAGES_ENDPOINT,
 )
 
+from .durable import persist_queues
 from .exporters import SIGNALS, RetryOnFailure, SendingQueue, Signal
 from .exporters.base import helper_settings
 from .layers import load_layer
@@ -328,6 +329,8 @@ def build_preset(options: CollectorConfigOptions) -> Config:
     size_queues(config, options.sizing, queues)
     # batch reads last in the YAML, as it runs last in every pipeline
     config["processors"]["batch"] = config["processors"].pop("batch")
+    if options.persistent_queues:
+        persist_queues(config, directory=options.queue_directory)
     config = {section: config[section] for section in _SECTIONS if config.get(section)}
     config["service"] = {
         "extensions": list(config.get("extensions", {})),
