@@ -65,6 +65,7 @@ def render_collector(
         secrets=tuple(options.secrets),
         environment=dict(options.environment),
         persistent_queues=options.resolved_persistent_queues,
+        existing_log_groups=tuple(options.existing_log_groups),
         allow_open_listeners=options.allow_open_listeners,
         allow_unauthenticated_gateway=options.allow_unauthenticated_gateway,
         components=options.resolved_image.components,

@@ -59,6 +59,10 @@ class CollectorOptions:
             (for overrides or a replacement); never a credential (use ``secrets``);
             default: none. A ``${env:NAME}`` without a ``:-default`` that neither provides
             fails synth, naming the variable.
+        existing_log_groups: log groups a replacement's exporters write that exist already
+            (for example from an earlier ADOT deployment): the stack does not create them and
+            the collector may not; default: none (typed exporters say
+            ``log_group_exists=True``).
         persistent_queues: keep the exporters' sending queues on a task-scoped volume
             (``file_storage``), so a collector container the restart policy restarts (after an
             out-of-memory kill or a crash) resumes sending what it held; default: on for the
@@ -87,6 +91,7 @@ class CollectorOptions:
     self_telemetry_namespace: str | None = SELF_TELEMETRY_NAMESPACE
     secrets: Sequence[SecretRef] = ()
     environment: Mapping[str, str] = field(default_factory=dict)
+    existing_log_groups: Sequence[str] = ()
     persistent_queues: bool | None = None
     allow_open_listeners: bool = False
     allow_unauthenticated_gateway: bool = False
@@ -160,6 +165,7 @@ class CollectorOptionsArgs(TypedDict, total=False):
     self_telemetry_namespace: str | None
     secrets: Sequence[SecretRef]
     environment: Mapping[str, str]
+    existing_log_groups: Sequence[str]
     persistent_queues: bool | None
     allow_open_listeners: bool
     allow_unauthenticated_gateway: bool

@@ -19,7 +19,13 @@ from .ecs_secrets import ecs_secrets, grant_key_decrypt
 from .errors import OtelFargateError
 from .fargate import log_retention
 from .health import probe_command
-from .names import COLLECTOR_CONTAINER_NAME, CONFIG_ENV, QUEUE_DIRECTORY, QUEUE_STORAGE_ID
+from .names import (
+    COLLECTOR_CONTAINER_NAME,
+    CONFIG_ENV,
+    ECS_PROVIDED_ENV,
+    QUEUE_DIRECTORY,
+    QUEUE_STORAGE_ID,
+)
 from .permissions import grant_collector_permissions, stack_creates_log_group
 
 
@@ -74,7 +80,11 @@ def add_collector(
 
 def _check_provided(spec: CollectorContainerSpec) -> None:
     """Every ``${env:NAME}`` the configuration needs is a secret or variable of the container."""
-    missing = [name for name in spec.rendered.required_env if name not in spec.extra_secrets]
+    missing = [
+        name
+        for name in spec.rendered.required_env
+        if name not in spec.extra_secrets and name not in ECS_PROVIDED_ENV
+    ]
     if missing:
         name = missing[0]
         raise OtelFargateError(

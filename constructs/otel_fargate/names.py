@@ -48,6 +48,19 @@ RESERVED_ENV_NAMES: Final = frozenset(
     {"GOMEMLIMIT", "GOMAXPROCS", CONFIG_ENV, GATEWAY_TOKEN_ENV, GATEWAY_TOKEN_PREVIOUS_ENV}
 )
 
+#: Environment variables ECS sets in every Fargate task: a configuration may read them.
+ECS_PROVIDED_ENV: Final = frozenset(
+    {
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "ECS_CONTAINER_METADATA_URI",
+        "ECS_CONTAINER_METADATA_URI_V4",
+        "ECS_AGENT_URI",
+    }
+)
+
 #: Service Connect alias (DNS name) of the gateway: ``otel-gateway:4317`` / ``:4318``.
 GATEWAY_ALIAS: Final = "otel-gateway"
 #: The gateway address agents forward to.

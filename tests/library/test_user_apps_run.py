@@ -401,3 +401,44 @@ def test_the_app_service_waits_for_its_collector_permissions_and_log_groups() ->
     assert stack.get_logical_id(sidecar.export_policy.node.default_child) in depends  # type: ignore[arg-type]
     group = sidecar.export_log_groups["/shop/metrics"]
     assert stack.get_logical_id(group.node.default_child) in depends  # type: ignore[arg-type]
+
+
+def test_an_existing_log_group_is_used_not_created_nor_creatable() -> None:
+    # GIVEN an EMF exporter writing to a group an earlier deployment created
+    stack = new_stack("ExistingGroup")
+    task, app = app_task(stack)
+    CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app], monitoring=False,
+        self_telemetry_namespace=None,
+        exporters=CloudWatchEmfExporter(
+            namespace="Shop", log_group_name="/aws/ecs/application/metrics", log_group_exists=True
+        ),
+    )
+    template = Template.from_stack(stack)
+    # THEN the stack creates no group and the collector may write but not create one
+    assert template.find_resources("AWS::Logs::LogGroup", {"Properties": {"LogGroupName": "/aws/ecs/application/metrics"}}) == {}
+    actions = json_actions(template)
+    assert {"logs:CreateLogStream", "logs:PutLogEvents"} <= actions
+    assert "logs:CreateLogGroup" not in actions
+    with pytest.raises(ConfigError, match=r"^exporters.awsemf.retention_days: the log group exists already"):
+        CloudWatchEmfExporter(namespace="S", log_group_name="/g", log_group_exists=True, retention_days=7)
+
+
+def json_actions(template: Template) -> set[str]:
+    found: set[str] = set()
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            action = statement["Action"]
+            found |= set(action if isinstance(action, list) else [action])
+    return found
+
+
+def test_variables_ecs_sets_in_every_task_need_no_provider() -> None:
+    stack = new_stack("EcsVars")
+    task, app = app_task(stack)
+    CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app], monitoring=False,
+        config_replacement=HONEYCOMB_REPLACEMENT.replace("https://api.honeycomb.io", "https://otlp.${env:AWS_REGION}.example"),
+        secrets=[SecretRef(env_name="HONEYCOMB_API_KEY", secret_id="honeycomb/api-key")],
+    )
+    Template.from_stack(stack)

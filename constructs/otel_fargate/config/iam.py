@@ -6,8 +6,8 @@ so the task role follows the configuration that runs, not the options it started
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .log_groups import check_log_group_name
@@ -122,8 +122,11 @@ def _otlp_logs_group(
     )
 
 
-def iam_for(config: Mapping[str, Any]) -> IamNeeds:
-    """The permissions the exporters used by ``config``'s pipelines need."""
+def iam_for(config: Mapping[str, Any], *, existing_log_groups: Iterable[str] = ()) -> IamNeeds:
+    """The permissions the exporters used by ``config``'s pipelines need.
+
+    Groups in ``existing_log_groups`` exist already: nobody creates them.
+    """
     exporters = config.get("exporters") or {}
     extensions = config.get("extensions") or {}
     pipelines = (config.get("service") or {}).get("pipelines") or {}
@@ -147,7 +150,12 @@ def iam_for(config: Mapping[str, Any]) -> IamNeeds:
             services.add(str(signer.get("service")))
             if signer.get("service") == "logs":
                 groups.append(_otlp_logs_group(eid, settings, _str(signer.get("region"))))
-    written = [group for group in groups if group is not None]
+    existing = set(existing_log_groups)
+    written = [
+        replace(group, creates_group=False) if group.name in existing else group
+        for group in groups
+        if group is not None
+    ]
     return IamNeeds(
         xray_write="xray-segments" in services,
         xray_otlp_spans="xray" in services,

@@ -110,6 +110,10 @@ class CollectorConfigOptions:
             timeout must fit inside it; default: 120 s (Fargate's maximum).
         max_connection_age: gateway only: gRPC connections are closed after this long so
             clients rebalance onto new tasks; default: ``60s``.
+        existing_log_groups: log groups the exporters write that exist already (created
+            outside this configuration, e.g. by an earlier ADOT deployment): nobody creates
+            them, and the collector is not allowed to; default: those of exporters built with
+            ``log_group_exists=True``.
         persistent_queues: keep every exporter's sending queue on disk (``file_storage`` in
             ``queue_directory``) so a restarted collector container resumes sending what it
             held; default: in memory (the constructs switch it on for the bundled images).
@@ -150,6 +154,7 @@ class CollectorConfigOptions:
     zpages: bool = False
     stop_timeout_seconds: int = MAX_STOP_TIMEOUT_SECONDS
     max_connection_age: str = "60s"
+    existing_log_groups: Sequence[str] = ()
     persistent_queues: bool = False
     queue_directory: str = QUEUE_DIRECTORY
     allow_open_listeners: bool = False
@@ -167,6 +172,22 @@ class CollectorConfigOptions:
         )
         object.__setattr__(self, "exporters", tuple(self.exporters))
         object.__setattr__(self, "secrets", tuple(self.secrets))
+        object.__setattr__(
+            self,
+            "existing_log_groups",
+            tuple(
+                dict.fromkeys(
+                    [
+                        *self.existing_log_groups,
+                        *(
+                            str(getattr(e, "log_group_name", ""))
+                            for e in self.exporters
+                            if getattr(e, "log_group_exists", False)
+                        ),
+                    ]
+                )
+            ),
+        )
         self._check_names()
         self._check_exporters()
         self._check_endpoints()

@@ -124,7 +124,7 @@ def render(options: CollectorConfigOptions) -> RenderedConfig:
         health_check_endpoint=options.health_check_endpoint,
         health_check_url=options.health_check_url,
         ports={name: port for name, _path, port in listening_ports(config)},
-        iam=iam_for(config),
+        iam=iam_for(config, existing_log_groups=options.existing_log_groups),
         otlp_signals=otlp_signals(config),
         sizing=options.sizing,
     )

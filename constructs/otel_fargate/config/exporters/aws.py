@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from otel_fargate.checks import check_choice, check_int, check_retention_days
+from otel_fargate.checks import check_bool, check_choice, check_int, check_retention_days
 from otel_fargate.errors import ConfigError
 
 from ..log_groups import check_log_group_name
@@ -121,6 +121,15 @@ def _log_destination(
     return out
 
 
+def _check_existing(exists: object, retention_days: int | None, *, setting: str) -> None:
+    check_bool(f"{setting}.log_group_exists", exists, error=ConfigError)
+    if exists and retention_days is not None:
+        raise ConfigError(
+            f"{setting}.retention_days: the log group exists already, so its retention is set "
+            f"where it was created, got {retention_days!r}"
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class CloudWatchEmfExporter(_AwsSdkExporter):
     """Metrics to CloudWatch as Embedded Metric Format log events (the ``awsemf`` exporter).
@@ -136,6 +145,9 @@ class CloudWatchEmfExporter(_AwsSdkExporter):
         retention_days: retention of the log group; default: the construct's
             ``log_retention_days`` when the stack creates the group, none when the exporter
             creates it.
+        log_group_exists: the group exists already (created outside this app, e.g. by an
+            earlier deployment): the stack does not create it and the collector may not;
+            default: the stack creates it.
         name: component name, making the id ``awsemf/<name>``; default: plain ``awsemf``.
         region: default: the task's region.
         dimension_rollup_option: ``NoDimensionRollup`` (default: each metric published once,
@@ -153,6 +165,7 @@ class CloudWatchEmfExporter(_AwsSdkExporter):
     log_group_name: str
     log_stream_name: str = "{TaskId}"
     retention_days: int | None = None
+    log_group_exists: bool = False
     name: str | None = None
     dimension_rollup_option: Literal[
         "NoDimensionRollup", "SingleDimensionRollupOnly", "ZeroAndSingleDimensionRollup"
@@ -163,6 +176,7 @@ class CloudWatchEmfExporter(_AwsSdkExporter):
         self._check_sdk()
         non_empty(self.namespace, setting=f"{self.setting}.namespace")
         self._destination()
+        _check_existing(self.log_group_exists, self.retention_days, setting=self.setting)
         check_choice(
             f"{self.setting}.dimension_rollup_option",
             self.dimension_rollup_option,
@@ -201,6 +215,8 @@ class CloudWatchLogsExporter(_AwsSdkExporter):
         retention_days: retention of the log group; default: the construct's
             ``log_retention_days`` when the stack creates the group, none when the exporter
             creates it.
+        log_group_exists: the group exists already: the stack does not create it and the
+            collector may not; default: the stack creates it.
         name: component name, making the id ``awscloudwatchlogs/<name>``; default: plain.
         region: default: the task's region.
         raw_log: send only the log body instead of a JSON envelope; default: the envelope.
@@ -215,6 +231,7 @@ class CloudWatchLogsExporter(_AwsSdkExporter):
     log_group_name: str
     log_stream_name: str = "{TaskId}"
     retention_days: int | None = None
+    log_group_exists: bool = False
     name: str | None = None
     raw_log: bool = False
     queue: SendingQueue = field(default_factory=SendingQueue)
@@ -225,6 +242,7 @@ class CloudWatchLogsExporter(_AwsSdkExporter):
         _log_destination(
             self.log_group_name, self.log_stream_name, self.retention_days, setting=self.setting
         )
+        _check_existing(self.log_group_exists, self.retention_days, setting=self.setting)
         check_queue_and_retry(self.queue, self.retry, self.request_timeout_seconds, self.setting)
 
     @property
