@@ -2,8 +2,8 @@
 
 Only what the rendered configuration uses is granted:
 
-* ``XRayExporter``: ``xray:PutTraceSegments`` and ``xray:PutTelemetryRecords`` on ``*`` (X-Ray
-  has no resource-level permissions).
+* ``XRayExporter``: ``xray:PutTraceSegments`` on ``*`` (X-Ray has no resource-level
+  permissions), and ``xray:PutTelemetryRecords`` only when its ``telemetry`` is enabled.
 * ``AwsOtlpExporter`` for traces (X-Ray OTLP endpoint): ``xray:PutSpans`` on ``*``.
 * ``CloudWatchEmfExporter``, ``CloudWatchLogsExporter``, the collector's own metrics and
   ``AwsOtlpExporter`` for logs: ``logs:CreateLogStream`` and ``logs:PutLogEvents`` on the log
@@ -36,7 +36,8 @@ from constructs import Construct
 
 from ._nag import acknowledge
 
-_XRAY_SEGMENT_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+_XRAY_SEGMENT_ACTIONS = ["xray:PutTraceSegments"]
+_XRAY_TELEMETRY_ACTIONS = ["xray:PutTelemetryRecords"]
 _XRAY_OTLP_ACTIONS = ["xray:PutSpans"]
 _LOGS_WRITE_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 
@@ -81,6 +82,8 @@ def policy_statements(stack: Stack, needs: Any) -> list[iam.PolicyStatement]:
     xray_actions: list[str] = []
     if needs.xray_write:
         xray_actions += _XRAY_SEGMENT_ACTIONS
+    if needs.xray_telemetry:
+        xray_actions += _XRAY_TELEMETRY_ACTIONS
     if needs.xray_otlp_spans:
         xray_actions += _XRAY_OTLP_ACTIONS
     if xray_actions:

@@ -442,3 +442,13 @@ def test_variables_ecs_sets_in_every_task_need_no_provider() -> None:
         secrets=[SecretRef(env_name="HONEYCOMB_API_KEY", secret_id="honeycomb/api-key")],
     )
     Template.from_stack(stack)
+
+
+def test_put_telemetry_records_only_when_the_xray_exporter_reports_telemetry() -> None:
+    stack = new_stack("XrayTelemetry")
+    task, app = app_task(stack)
+    CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app], exporters=XRayExporter(),
+        config_overrides={"exporters": {"awsxray": {"telemetry": {"enabled": True}}}},
+    )
+    assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= json_actions(Template.from_stack(stack))

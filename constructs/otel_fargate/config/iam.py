@@ -43,7 +43,9 @@ class IamNeeds:
     """Permissions derived from the exporters in use.
 
     Attributes:
-        xray_write: ``xray:PutTraceSegments`` and ``xray:PutTelemetryRecords`` (awsxray).
+        xray_write: ``xray:PutTraceSegments`` (awsxray).
+        xray_telemetry: ``xray:PutTelemetryRecords``: an awsxray exporter with
+            ``telemetry.enabled`` reports its own telemetry records.
         xray_otlp_spans: ``xray:PutSpans`` for the X-Ray
             OTLP endpoint.
         log_groups_written: log groups written (``logs:PutLogEvents``,
@@ -54,6 +56,7 @@ class IamNeeds:
     """
 
     xray_write: bool = False
+    xray_telemetry: bool = False
     xray_otlp_spans: bool = False
     log_groups_written: tuple[LogGroupWrite, ...] = ()
     metric_namespaces: tuple[str, ...] = ()
@@ -146,6 +149,9 @@ def iam_for(config: Mapping[str, Any], *, existing_log_groups: Iterable[str] = (
         signer = _sigv4_signer(settings, extensions) if kind in _OTLP_HTTP else None
         if kind == "awsxray":
             services.add("xray-segments")
+            telemetry = settings.get("telemetry")
+            if isinstance(telemetry, Mapping) and telemetry.get("enabled") is True:
+                services.add("xray-telemetry")
         elif signer is not None:
             services.add(str(signer.get("service")))
             if signer.get("service") == "logs":
@@ -158,6 +164,7 @@ def iam_for(config: Mapping[str, Any], *, existing_log_groups: Iterable[str] = (
     ]
     return IamNeeds(
         xray_write="xray-segments" in services,
+        xray_telemetry="xray-telemetry" in services,
         xray_otlp_spans="xray" in services,
         log_groups_written=tuple(sorted(written, key=lambda g: (g.name, g.exporter))),
         metric_namespaces=tuple(sorted(namespaces)),
