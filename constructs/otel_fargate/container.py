@@ -108,7 +108,9 @@ def _health_check(
         )
     timing = spec.options.resolved_timing
     check = ecs.HealthCheck(
-        command=probe_command(image.probe_path, spec.rendered.health_check_url, timing),
+        command=probe_command(
+            image.probe_path, spec.rendered.health_check_url, timing, style=image.probe_style
+        ),
         interval=Duration.seconds(timing.interval_seconds),
         timeout=Duration.seconds(timing.timeout_seconds),
         retries=timing.retries,

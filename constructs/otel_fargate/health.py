@@ -51,7 +51,15 @@ class HealthCheckTiming:
             )
 
 
-def probe_command(probe_path: str, url: str, timing: HealthCheckTiming) -> list[str]:
-    """The exec-form ECS health check command (never ``CMD-SHELL``: the image has no shell)."""
+def probe_command(
+    probe_path: str, url: str, timing: HealthCheckTiming, *, style: str = "url"
+) -> list[str]:
+    """The exec-form ECS health check command (never ``CMD-SHELL``: the image has no shell).
+
+    ``url`` style: this library's probe (``--url``, ``--timeout``). ``port`` style: ADOT's
+    probe, which checks ``localhost:<port>`` and takes ``--port`` only.
+    """
+    if style == "port":
+        return ["CMD", probe_path, "--port", url.rstrip("/").rsplit(":", 1)[1]]
     timeout = format_duration(round(timing.probe_timeout_seconds * 1000) / 1000)
     return ["CMD", probe_path, "--url", url, "--timeout", timeout]

@@ -18,6 +18,7 @@ release's, or what a registry image declares (nothing is checked when it declare
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -39,6 +40,10 @@ from .names import BUNDLED_PROBE_PATH
 from .versions import COLLECTOR_VERSION
 
 ImageKind = Literal["asset", "registry"]
+ProbeStyle = Literal["url", "port"]
+
+#: AWS Distro for OpenTelemetry's collector image, in the public ECR gallery.
+ADOT_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector"
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,9 @@ class BoundImage:
     container_image: ecs.ContainerImage
     #: Path of the health probe inside the image; ``None`` when the image has none.
     probe_path: str | None
+    #: How the probe is told where to look: ``url`` (``--url``/``--timeout``, this library's
+    #: probe) or ``port`` (``--port``, the probe of AWS's distribution, ADOT).
+    probe_style: ProbeStyle = "url"
 
 
 def cpu_architecture_of(task_definition: ecs.TaskDefinition) -> str:
@@ -76,8 +84,10 @@ class CollectorImage:
         name: str | None = None,
         probe_path: str | None = None,
         components: ComponentSet | None = None,
+        probe_style: ProbeStyle = "url",
     ) -> None:
         self._kind = kind
+        self._probe_style = probe_style
         self._target = target
         self._name = name
         self._probe_path = probe_path
@@ -122,6 +132,26 @@ class CollectorImage:
         declared = None if components is None else ComponentSet.declared(components)
         return cls(kind="registry", name=name, probe_path=probe_path, components=declared)
 
+    @classmethod
+    def adot(cls, version: str) -> CollectorImage:
+        """AWS Distro for OpenTelemetry's collector image at ``version`` (``v0.49.0``), with
+        its own probe (``/healthcheck --port <health port>``), for teams moving from ADOT.
+
+        The collector in it is AWS's build, not the pinned contrib release: its components
+        are not checked at synth, and its queues stay in memory.
+        """
+        if not isinstance(version, str) or not re.fullmatch(r"v?\d+\.\d+\.\d+", version):
+            raise OtelFargateError(
+                f"image.version: must be an ADOT release such as v0.49.0, got {version!r}"
+            )
+        tag = version if version.startswith("v") else f"v{version}"
+        return cls(
+            kind="registry",
+            name=f"{ADOT_IMAGE}:{tag}",
+            probe_path="/healthcheck",
+            probe_style="port",
+        )
+
     @property
     def creates_queue_directory(self) -> bool:
         """True for the bundled and slim images, which create the persistent queues'
@@ -156,7 +186,9 @@ class CollectorImage:
         """
         if self._kind == "registry":
             assert self._name is not None
-            return BoundImage(ecs.ContainerImage.from_registry(self._name), self._probe_path)
+            return BoundImage(
+                ecs.ContainerImage.from_registry(self._name), self._probe_path, self._probe_style
+            )
         arm = cpu_architecture_of(task_definition) == "ARM64"
         asset = ecr_assets.DockerImageAsset(
             scope,

@@ -129,11 +129,58 @@ def policy_statements(stack: Stack, needs: Any) -> list[iam.PolicyStatement]:
                 resources=retained_by_exporter,
             )
         )
+    statements.extend(_discovery_statements(stack, needs))
     if needs.put_metric_data:
         statements.append(
             iam.PolicyStatement(
                 sid="MetricsWrite", actions=["cloudwatch:PutMetricData"], resources=["*"]
             )
+        )
+    return statements
+
+
+_XRAY_SAMPLING_ACTIONS = [
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:GetSamplingStatisticSummaries",
+]
+_ECS_DISCOVERY_ACTIONS = [
+    "ecs:ListTasks",
+    "ecs:ListServices",
+    "ecs:DescribeContainerInstances",
+    "ecs:DescribeServices",
+    "ecs:DescribeTasks",
+    "ecs:DescribeTaskDefinition",
+    "ec2:DescribeInstances",
+]
+
+
+def _discovery_statements(stack: Stack, needs: Any) -> list[iam.PolicyStatement]:
+    """X-Ray sampling reads, Prometheus remote write, and ECS target discovery."""
+    statements: list[iam.PolicyStatement] = []
+    if needs.xray_sampling:
+        statements.append(
+            iam.PolicyStatement(sid="XRaySampling", actions=_XRAY_SAMPLING_ACTIONS, resources=["*"])
+        )
+    if needs.aps_workspaces:
+        workspaces = sorted(
+            "*"
+            if workspace == "*"
+            else stack.format_arn(
+                service="aps", resource="workspace", resource_name=workspace, region=region
+            )
+            for region, workspace in needs.aps_workspaces
+        )
+        statements.append(
+            iam.PolicyStatement(
+                sid="PrometheusRemoteWrite",
+                actions=["aps:RemoteWrite"],
+                resources=["*"] if "*" in workspaces else workspaces,
+            )
+        )
+    if needs.ecs_discovery:
+        statements.append(
+            iam.PolicyStatement(sid="EcsDiscovery", actions=_ECS_DISCOVERY_ACTIONS, resources=["*"])
         )
     return statements
 
@@ -149,13 +196,15 @@ def grant_collector_permissions(scope: Construct, role: iam.IRole, needs: Any) -
         return None
     policy = iam.Policy(scope, "ExportPolicy", statements=statements)
     policy.attach_to_role(role)
-    if needs.xray_write or needs.xray_otlp_spans or needs.put_metric_data:
+    if any("*" in statement.resources for statement in statements):
         acknowledge(
             policy,
             "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray PutTraceSegments/PutTelemetryRecords/PutSpans and CloudWatch PutMetricData "
-            "support no resource-level permissions; the statements list only the write actions "
-            "the configured exporters call.",
+            "X-Ray PutTraceSegments/PutTelemetryRecords/PutSpans and the sampling reads, "
+            "CloudWatch PutMetricData, the ECS/EC2 list and describe calls of target discovery, "
+            "and remote write to a workspace the endpoint does not name at synth support or "
+            "allow no narrower resource; the statements list only the actions the configured "
+            "components call.",
         )
     for statement in statements:
         for resource in statement.resources:

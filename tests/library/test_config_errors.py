@@ -665,16 +665,30 @@ def test_replacement_uses_undefined_receiver() -> None:
         render(CollectorConfigOptions(preset="gateway", replacement=replacement))
 
 
-def test_replacement_without_health_check() -> None:
+def test_replacement_without_health_check_gets_the_one_the_probe_reaches() -> None:
+    # GIVEN a replacement that declares no health_check extension
     replacement = {
         "receivers": {"otlp": {"protocols": {"grpc": None}}},
         "exporters": {"debug": {}},
         "service": {"pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["debug"]}}},
     }
+    config = render(CollectorConfigOptions(preset="sidecar", replacement=replacement)).config
+    # THEN it is added where the container health check probes, and enabled
+    assert config["extensions"]["health_check"] == {"endpoint": "127.0.0.1:13133"}
+    assert config["service"]["extensions"] == ["health_check"]
+
+
+def test_an_override_cannot_remove_the_health_check() -> None:
     with pytest.raises(
-        ConfigError, match=r"^replacement: extensions.health_check: must be defined and listed"
+        ConfigError, match=r"^overrides: extensions.health_check: must be defined and listed"
     ):
-        render(CollectorConfigOptions(preset="sidecar", replacement=replacement))
+        render(
+            CollectorConfigOptions(
+                preset="sidecar",
+                exporters=(DebugExporter(),),
+                overrides={"service": {"extensions": []}},
+            )
+        )
 
 
 def test_replacement_without_pipelines() -> None:

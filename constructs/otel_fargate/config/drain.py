@@ -24,7 +24,18 @@ from otel_fargate.errors import ConfigError
 from .durations import parse_duration
 
 #: Exporter types that retry batches through the collector's exporter helper.
-HELPER_EXPORTERS = frozenset({"otlp", "otlp_grpc", "otlphttp", "otlp_http", "awscloudwatchlogs"})
+HELPER_EXPORTERS = frozenset(
+    {
+        "otlp",
+        "otlp_grpc",
+        "otlphttp",
+        "otlp_http",
+        "awscloudwatchlogs",
+        "prometheusremotewrite",
+        "load_balancing",
+        "loadbalancing",
+    }
+)
 #: Exporter types whose AWS SDK times out and retries each request itself.
 SDK_EXPORTERS = frozenset({"awsxray", "awsemf", "awscloudwatchlogs"})
 _HELPER_DEFAULT_TIMEOUT = "5s"

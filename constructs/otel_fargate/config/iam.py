@@ -6,6 +6,7 @@ so the task role follows the configuration that runs, not the options it started
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -53,6 +54,13 @@ class IamNeeds:
         metric_namespaces: CloudWatch namespaces the configuration publishes into. awsemf
             publishes through CloudWatch Logs and needs no ``cloudwatch:PutMetricData``.
         put_metric_data: ``cloudwatch:PutMetricData`` is needed (CloudWatch OTLP metrics).
+        xray_sampling: ``xray:GetSamplingRules``, ``GetSamplingTargets`` and
+            ``GetSamplingStatisticSummaries``: the awsxray receiver's sampling proxy or the
+            awsproxy extension forwards the X-Ray SDKs' sampling calls.
+        aps_workspaces: ``aps:RemoteWrite`` on these Amazon Managed Service for Prometheus
+            workspaces, as (region, workspace id); ``("*", "*")`` when the endpoint is not
+            known at synth (an ``${env:...}`` reference).
+        ecs_discovery: the ECS and EC2 read actions ``ecs_observer`` calls to find targets.
     """
 
     xray_write: bool = False
@@ -61,6 +69,9 @@ class IamNeeds:
     log_groups_written: tuple[LogGroupWrite, ...] = ()
     metric_namespaces: tuple[str, ...] = ()
     put_metric_data: bool = False
+    xray_sampling: bool = False
+    aps_workspaces: tuple[tuple[str, str], ...] = ()
+    ecs_discovery: bool = False
 
 
 #: The OTLP/HTTP exporter's type, old and new spelling.
@@ -125,6 +136,45 @@ def _otlp_logs_group(
     )
 
 
+_APS_ENDPOINT = re.compile(
+    r"^https://aps-workspaces\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/workspaces/"
+    r"(?P<workspace>ws-[A-Za-z0-9-]+)/api/v1/remote_write/?$"
+)
+
+
+def _enabled(config: Mapping[str, Any]) -> list[Any]:
+    service = config.get("service") or {}
+    enabled = service.get("extensions") if isinstance(service, Mapping) else None
+    return list(enabled) if isinstance(enabled, list) else []
+
+
+def _sampling_proxy(config: Mapping[str, Any]) -> bool:
+    """An awsxray receiver in a pipeline (its sampling proxy is on unless its endpoint is
+    cleared) or an enabled awsproxy extension forwards X-Ray sampling calls.
+    """
+    pipelines = (config.get("service") or {}).get("pipelines") or {}
+    receivers = {
+        r for p in pipelines.values() if isinstance(p, Mapping) for r in p.get("receivers") or []
+    }
+    if any(component_type(str(r)) == "awsxray" for r in receivers):
+        return True
+    return any(component_type(str(e)) == "awsproxy" for e in _enabled(config))
+
+
+def _aps(
+    eid: str, exporters: Mapping[str, Any], extensions: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """The workspaces a prometheusremotewrite exporter signing with SigV4 writes to."""
+    settings = exporters.get(eid) or {}
+    if (
+        component_type(eid) != "prometheusremotewrite"
+        or _sigv4_signer(settings, extensions) is None
+    ):
+        return []
+    match = _APS_ENDPOINT.match(str(settings.get("endpoint", "")))
+    return [(match["region"], match["workspace"])] if match else [("*", "*")]
+
+
 def iam_for(config: Mapping[str, Any], *, existing_log_groups: Iterable[str] = ()) -> IamNeeds:
     """The permissions the exporters used by ``config``'s pipelines need.
 
@@ -163,6 +213,9 @@ def iam_for(config: Mapping[str, Any], *, existing_log_groups: Iterable[str] = (
         if group is not None
     ]
     return IamNeeds(
+        xray_sampling=_sampling_proxy(config),
+        ecs_discovery=any(component_type(str(e)) == "ecs_observer" for e in _enabled(config)),
+        aps_workspaces=tuple(sorted({w for eid in used for w in _aps(eid, exporters, extensions)})),
         xray_write="xray-segments" in services,
         xray_telemetry="xray-telemetry" in services,
         xray_otlp_spans="xray" in services,

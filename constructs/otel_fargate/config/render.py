@@ -12,6 +12,7 @@ from typing import Any
 
 from otel_fargate.errors import ConfigError
 
+from .adopt import adopt
 from .aliases import follow_renames
 from .guards import check_guards
 from .iam import IamNeeds, iam_for
@@ -88,7 +89,13 @@ def layered_config(options: CollectorConfigOptions) -> dict[str, Any]:
         return config
 
     if options.replacement is not None:
-        return check(load_layer(options.replacement, setting="replacement"), "replacement")
+        replacement = adopt(
+            load_layer(options.replacement, setting="replacement"),
+            layer="replacement",
+            endpoint=options.health_check_endpoint,
+            stop=options.stop_timeout_seconds,
+        )
+        return check(replacement, "replacement")
     config = check(build_preset(options), "rendered config")
     if options.overrides is not None:
         overrides = follow_renames(load_layer(options.overrides, setting="overrides"), config)
@@ -124,10 +131,35 @@ def render(options: CollectorConfigOptions) -> RenderedConfig:
         health_check_endpoint=options.health_check_endpoint,
         health_check_url=options.health_check_url,
         ports={name: port for name, _path, port in listening_ports(config)},
-        iam=iam_for(config, existing_log_groups=options.existing_log_groups),
+        iam=iam_for(
+            with_environment(config, options.environment),
+            existing_log_groups=options.existing_log_groups,
+        ),
         otlp_signals=otlp_signals(config),
         sizing=options.sizing,
     )
+
+
+def with_environment(config: dict[str, Any], environment: Mapping[str, str]) -> dict[str, Any]:
+    """``config`` with the plain variables it reads filled in (what the collector will see),
+    so permissions can be scoped to, say, the workspace an endpoint variable names.
+    """
+    if not environment:
+        return config
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            for name, text in environment.items():
+                value = value.replace("${env:" + name + "}", text).replace("${" + name + "}", text)
+            return value
+        if isinstance(value, dict):
+            return {key: fill(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [fill(item) for item in value]
+        return value
+
+    filled: dict[str, Any] = fill(config)
+    return filled
 
 
 def collect_secrets(options: CollectorConfigOptions) -> dict[str, SecretRef]:

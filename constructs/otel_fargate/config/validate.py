@@ -10,6 +10,7 @@ from otel_fargate.errors import ConfigError
 
 from .components import ComponentSet, check_components
 from .drain import check_drain
+from .fargate_limits import check_fargate_receivers
 from .known_keys import UPSTREAM_RELEASE, top_level_keys, unknown_keys
 from .processors import processor_signals
 from .secrets import ENV_NAME_PATTERN
@@ -17,7 +18,8 @@ from .secrets import ENV_NAME_PATTERN
 _TOP_LEVEL = ("extensions", "receivers", "processors", "exporters", "connectors", "service")
 _SERVICE_KEYS = ("extensions", "pipelines", "telemetry")
 _PIPELINE_ID = re.compile(r"^(traces|metrics|logs|profiles)(/[A-Za-z0-9_.\-]+)?$")
-_ENV_REF = re.compile(r"\$\{env:([^}:]*)(:-[^}]*)?\}")
+#: ``${env:NAME}``, and ``${NAME}``, which the collector also reads from the environment.
+_ENV_REF = re.compile(r"\$\{(?:env:([^}:]*)|([A-Za-z_][A-Za-z0-9_]*))(:-[^}]*)?\}")
 _ENDPOINT = re.compile(r"^(?:[a-z]+://)?(?P<host>\[[^\]]*\]|[^:/]*):(?P<port>\d{1,5})(?:/.*)?$")
 
 
@@ -66,9 +68,9 @@ def env_references(
     names: set[str] = set()
     for path, text in iter_strings(config):
         for match in _ENV_REF.finditer(text):
-            if without_default and match[2] is not None:
+            if without_default and match[3] is not None:
                 continue
-            name = match[1]
+            name = match[1] if match[1] is not None else match[2]
             if not ENV_NAME_PATTERN.fullmatch(name):
                 raise ConfigError(
                     f"{layer}: {path}: ${{env:{name}}} is not a valid environment variable "
@@ -188,6 +190,7 @@ def validate_config(
     _check_health_check(extensions, enabled, layer=layer, expected=health_check_endpoint)
     _check_authenticators(config, enabled, layer=layer)
     _check_ports(config, layer=layer)
+    check_fargate_receivers(sections["receivers"], layer=layer)
     _check_known_keys(sections, layer=layer)
     env_references(config, layer=layer)
     _check_drain(sections["exporters"], pipelines, layer=layer, stop=stop_timeout_seconds)
@@ -282,7 +285,11 @@ def _check_health_check(
         settings = extensions.get(eid)
         settings = settings if isinstance(settings, Mapping) else {}
         endpoint = settings.get("endpoint")
-        if _endpoint_host_port(endpoint) != expected:
+        given = _endpoint_host_port(endpoint)
+        # the probe runs in the container: localhost is its IPv4 loopback there
+        if given is not None and given.startswith("localhost:"):
+            given = "127.0.0.1:" + given.removeprefix("localhost:")
+        if given != expected:
             raise ConfigError(
                 f"{layer}: extensions.{eid}.endpoint: must be {expected!r}, where the "
                 f"container health check probes (change health_check_endpoint instead), "

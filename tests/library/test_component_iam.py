@@ -1,0 +1,77 @@
+"""Every component the presets render or ADOT's samples use says what it needs in AWS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aws_cdk.assertions import Template
+from otel_fargate import CollectorSidecar
+from otel_fargate.config.component_iam import COMPONENT_IAM
+
+from tests.library.test_constructs import app_task, new_stack
+
+HERE = Path(__file__).parent
+CONFIGS = sorted([*(HERE / "adot").glob("*.yaml"), *(HERE / "golden").glob("*.yaml")])
+
+
+def _types(path: Path) -> set[tuple[str, str]]:
+    config = yaml.safe_load(path.read_text())
+    return {
+        (section, str(cid).split("/", 1)[0])
+        for section in ("receivers", "processors", "exporters", "extensions")
+        for cid in (config.get(section) or {})
+    }
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
+def test_every_component_names_its_actions_or_why_it_needs_none(path: Path) -> None:
+    for section, kind in sorted(_types(path)):
+        entry = COMPONENT_IAM[section].get(kind)
+        assert entry is not None, f"{path.name}: {section}.{kind} has no IAM entry"
+        assert bool(entry.actions) != bool(entry.reason), f"{section}.{kind}: actions or a reason"
+
+
+def _granted(config: str, **options: Any) -> set[str]:
+    stack = new_stack("Granted")
+    task, app = app_task(stack)
+    CollectorSidecar(stack, "Otel", task_definition=task, app_containers=[app],
+                     config_replacement=config, monitoring=False, **options)
+    found: set[str] = set()
+    for policy in Template.from_stack(stack).find_resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            action = statement["Action"]
+            found |= set(action if isinstance(action, list) else [action])
+    return found
+
+
+@pytest.mark.parametrize(
+    ("section", "kind", "settings"),
+    [
+        ("receivers", "awsxray", {"endpoint": "127.0.0.1:2000", "transport": "udp"}),
+        ("extensions", "awsproxy", {"endpoint": "127.0.0.1:2000"}),
+        ("extensions", "ecs_observer", {"cluster_name": "c", "cluster_region": "eu-west-1", "result_file": "/tmp/t.yaml"}),
+    ],
+)
+def test_the_actions_a_component_names_are_granted(section: str, kind: str, settings: dict[str, Any]) -> None:
+    receivers = {"otlp": {"protocols": {"grpc": {"endpoint": "127.0.0.1:4317"}}}}
+    extensions: dict[str, Any] = {}
+    pipeline_receivers = ["otlp"]
+    if section == "receivers":
+        receivers[kind] = settings
+        pipeline_receivers.append(kind)
+    else:
+        extensions[kind] = settings
+    config = {
+        "receivers": receivers,
+        "extensions": extensions,
+        "exporters": {"debug": {}},
+        "service": {
+            "extensions": list(extensions),
+            "pipelines": {"traces": {"receivers": pipeline_receivers, "exporters": ["debug"]}},
+        },
+    }
+    granted = _granted(yaml.safe_dump(config))
+    assert set(COMPONENT_IAM[section][kind].actions) <= granted
