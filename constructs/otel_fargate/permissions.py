@@ -35,6 +35,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._nag import acknowledge
+from .config.component_iam import COMPONENT_IAM
 
 _XRAY_SEGMENT_ACTIONS = ["xray:PutTraceSegments"]
 _XRAY_TELEMETRY_ACTIONS = ["xray:PutTelemetryRecords"]
@@ -139,20 +140,8 @@ def policy_statements(stack: Stack, needs: Any) -> list[iam.PolicyStatement]:
     return statements
 
 
-_XRAY_SAMPLING_ACTIONS = [
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-    "xray:GetSamplingStatisticSummaries",
-]
-_ECS_DISCOVERY_ACTIONS = [
-    "ecs:ListTasks",
-    "ecs:ListServices",
-    "ecs:DescribeContainerInstances",
-    "ecs:DescribeServices",
-    "ecs:DescribeTasks",
-    "ecs:DescribeTaskDefinition",
-    "ec2:DescribeInstances",
-]
+_XRAY_SAMPLING_ACTIONS = list(COMPONENT_IAM["receivers"]["awsxray"].actions)
+_ECS_DISCOVERY_ACTIONS = list(COMPONENT_IAM["extensions"]["ecs_observer"].actions)
 
 
 def _discovery_statements(stack: Stack, needs: Any) -> list[iam.PolicyStatement]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from otel_fargate.errors import ConfigError
 
-from .validate import component_type
+from .validate import component_type, prometheus_readers
 
 #: Hosts that reach only the container (or the task's loopback on awsvpc).
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
@@ -67,16 +67,9 @@ def listener_hosts(config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             yield f"receivers.{rid}.protocols.{proto}.endpoint", host or ""
     for eid, settings in _sections(config, "extensions"):
         yield f"extensions.{eid}.endpoint", _endpoint_host(settings.get("endpoint")) or ""
-    service = config.get("service")
-    telemetry = service.get("telemetry") if isinstance(service, Mapping) else None
-    metrics = telemetry.get("metrics") if isinstance(telemetry, Mapping) else None
-    readers = metrics.get("readers") if isinstance(metrics, Mapping) else None
-    for index, reader in enumerate(readers if isinstance(readers, list) else []):
-        try:
-            host = reader["pull"]["exporter"]["prometheus"]["host"]
-        except (KeyError, TypeError):
-            continue
-        yield f"service.telemetry.metrics.readers[{index}].pull", str(host)
+    for path, prometheus in prometheus_readers(config):
+        if prometheus.get("host") is not None:
+            yield path, str(prometheus["host"])
 
 
 def check_loopback_listeners(

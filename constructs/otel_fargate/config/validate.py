@@ -134,17 +134,27 @@ def _extension_ports(config: Mapping[str, Any]) -> Iterator[tuple[str, str, int]
             yield label.replace("/", "-"), f"extensions.{eid}.endpoint", port
 
 
-def _reader_ports(config: Mapping[str, Any]) -> Iterator[tuple[str, str, int]]:
+def prometheus_readers(config: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Every Prometheus pull reader of the collector's own metrics: (setting path, settings)."""
     service = config.get("service")
     telemetry = service.get("telemetry") if isinstance(service, Mapping) else None
     metrics = telemetry.get("metrics") if isinstance(telemetry, Mapping) else None
     readers = metrics.get("readers") if isinstance(metrics, Mapping) else None
     for index, reader in enumerate(readers if isinstance(readers, list) else []):
         try:
-            port = int(reader["pull"]["exporter"]["prometheus"]["port"])
+            prometheus = reader["pull"]["exporter"]["prometheus"]
+        except (KeyError, TypeError):
+            continue
+        if isinstance(prometheus, Mapping):
+            yield f"service.telemetry.metrics.readers[{index}].pull", prometheus
+
+
+def _reader_ports(config: Mapping[str, Any]) -> Iterator[tuple[str, str, int]]:
+    for path, prometheus in prometheus_readers(config):
+        try:
+            yield "metrics", path, int(prometheus["port"])
         except (KeyError, TypeError, ValueError):
             continue
-        yield "metrics", f"service.telemetry.metrics.readers[{index}].pull", port
 
 
 def validate_config(
