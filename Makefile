@@ -66,6 +66,7 @@ bench: setup collector
 	$(PY) benchmarks/synth_bench.py
 	bash benchmarks/probe_bench.sh
 	$(PY) benchmarks/e2e_bench.py
+	$(PY) benchmarks/queue_bench.py
 
 clean:
 	rm -rf cdk.out .pytest_cache

@@ -684,3 +684,40 @@ def json_lines(text: str) -> list[dict[str, Any]]:
             if isinstance(value, dict):
                 found.append(value)
     return found
+
+
+# --------------------------------------------------------------------------------------------
+# persistent sending queues
+
+
+def queued_sidecar_config(
+    ports: Ports,
+    *,
+    sink: str,
+    persistent_queues: bool,
+    queue_directory: Path,
+    memory_mib: int = 512,
+    extra: Mapping[str, Any] | None = None,
+) -> RenderedConfig:
+    """:func:`sidecar_config` with its exporter queue on disk in ``queue_directory`` or in memory.
+
+    ``persistent_queues`` is the library's option: ``file_storage/queue`` in ``queue_directory``.
+    """
+    return _loopback_config(
+        ports, preset="sidecar", service_name="e2e-app", extra=extra,
+        exporters=_sink_exporter(sink), memory_mib=memory_mib,
+        persistent_queues=persistent_queues, queue_directory=str(queue_directory),
+    )
+
+
+def kill_process_group(process: Process, *, timeout: float = 10) -> int:
+    """SIGKILL ``process``'s process group at once (as an OOM kill would) and reap it.
+
+    Returns the exit status (``-SIGKILL``); raises TimeoutError if it is not reaped in time.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    try:
+        return process.popen.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TimeoutError(f"{process.name} not reaped {timeout:g}s after SIGKILL") from None
