@@ -24,6 +24,7 @@ from .versions import COLLECTOR_VERSION
 if TYPE_CHECKING:
     from .collector_options import CollectorOptions
     from .config import (
+        AmpExporter,
         AwsOtlpExporter,
         CloudWatchEmfExporter,
         CloudWatchLogsExporter,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 #: Where each lazily loaded public name lives.
 _HOMES: dict[str, str] = {
+    "AmpExporter": "config",
     "AwsOtlpExporter": "config",
     "CloudWatchEmfExporter": "config",
     "CloudWatchLogsExporter": "config",
@@ -68,6 +70,7 @@ _HOMES: dict[str, str] = {
 
 __all__ = [
     "COLLECTOR_VERSION",
+    "AmpExporter",
     "AwsOtlpExporter",
     "CloudWatchEmfExporter",
     "CloudWatchLogsExporter",

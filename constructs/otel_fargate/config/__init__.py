@@ -54,6 +54,7 @@ from otel_fargate.errors import ConfigError
 
 from .exporters import (
     SIGNALS,
+    AmpExporter,
     AwsOtlpExporter,
     CloudWatchEmfExporter,
     CloudWatchLogsExporter,
@@ -93,6 +94,7 @@ __all__ = [
     "PRESETS",
     "SIGNALS",
     "SPEC_TYPES",
+    "AmpExporter",
     "AwsOtlpExporter",
     "CloudWatchEmfExporter",
     "CloudWatchLogsExporter",

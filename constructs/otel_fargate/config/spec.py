@@ -15,7 +15,8 @@ the exporter's settings under the same names as the dataclass fields::
     }
 
 Types: ``xray`` (awsxray), ``emf`` (awsemf), ``cwlogs`` (awscloudwatchlogs), ``otlp`` (gRPC),
-``otlphttp``, ``aws_otlp`` and ``debug``. A secret is ``{"secret": <name or ARN>,
+``otlphttp``, ``aws_otlp``, ``amp`` (Amazon Managed Service for Prometheus) and ``debug``.
+A secret is ``{"secret": <name or ARN>,
 "env": <ENV_NAME>}`` plus optional ``"kind": "ssm"``, ``"json_field"`` and
 ``"kms_key_arn"``. ``auth`` holds
 OAuth 2.0 client credentials (``client_id``, ``client_secret``, ``token_url``, ``scopes``,
@@ -31,6 +32,7 @@ from typing import Any
 from otel_fargate.errors import ConfigError
 
 from .exporters import (
+    AmpExporter,
     AwsOtlpExporter,
     CloudWatchEmfExporter,
     CloudWatchLogsExporter,
@@ -51,6 +53,7 @@ _TYPES: dict[str, tuple[Any, dict[str, Any]]] = {
     "otlp": (OtlpExporter, {"protocol": "grpc"}),
     "otlphttp": (OtlpExporter, {"protocol": "http"}),
     "aws_otlp": (AwsOtlpExporter, {}),
+    "amp": (AmpExporter, {}),
     "debug": (DebugExporter, {}),
 }
 

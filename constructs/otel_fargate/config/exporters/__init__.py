@@ -1,5 +1,6 @@
 """Typed exporters, by backend family: AWS, OTLP, and the local debug exporter."""
 
+from .amp import AmpExporter
 from .aws import AwsOtlpExporter, CloudWatchEmfExporter, CloudWatchLogsExporter, XRayExporter
 from .base import (
     MIN_QUEUE_BYTES,
@@ -16,6 +17,7 @@ from .otlp import OAuth2ClientCredentials, OtlpExporter
 __all__ = [
     "MIN_QUEUE_BYTES",
     "SIGNALS",
+    "AmpExporter",
     "AwsOtlpExporter",
     "CloudWatchEmfExporter",
     "CloudWatchLogsExporter",
