@@ -72,6 +72,10 @@ LOCAL_EXCLUDE: tuple[str, ...] = (
     CONTRIB_PREFIX + "receiver/awsecscontainermetricsreceiver",
     CONTRIB_PREFIX + "extension/observer/ecsobserver",
     CONTRIB_PREFIX + "receiver/receivercreator",
+    # Not served at v0.158.0: extension/awsproxy itself (404); receiver/awsxrayreceiver needs
+    # internal/aws/xray and internal/aws/awsutil, whose module zips are refused (403).
+    CONTRIB_PREFIX + "receiver/awsxrayreceiver",
+    CONTRIB_PREFIX + "extension/awsproxy",
 )
 
 _GOMOD_LINE = re.compile(

@@ -57,6 +57,7 @@ STAND_INS: dict[str, tuple[str, str, dict[str, Any]]] = {
         "otlp",
         {"protocols": {"grpc": {"endpoint": "127.0.0.1:0"}}},
     ),
+    "awsproxy": ("extensions", "zpages", {"endpoint": "127.0.0.1:0"}),
 }
 
 

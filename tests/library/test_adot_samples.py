@@ -105,11 +105,11 @@ def test_a_named_workspace_scopes_remote_write_to_it() -> None:
 
 def test_the_typed_amp_exporter_writes_to_its_workspace_only() -> None:
     from otel_fargate import AmpExporter, ConfigError
-    from otel_fargate.config import CollectorConfigOptions, render, exporters_from_spec
+    from otel_fargate.config import CollectorConfigOptions, exporters_from_spec, render
 
     amp = AmpExporter(workspace_id="ws-0123abcd", region="eu-west-1")
     rendered = render(CollectorConfigOptions(preset="sidecar", exporters=(amp,)))
-    exporter = rendered.config["exporters"]["prometheusremotewrite"]
+    exporter = rendered.config["exporters"]["prometheus_remote_write"]
     assert exporter["endpoint"] == WORKSPACE
     assert rendered.config["extensions"]["sigv4auth/amp"] == {"region": "eu-west-1", "service": "aps"}
     assert rendered.iam.aps_workspaces == (("eu-west-1", "ws-0123abcd"),)
@@ -118,5 +118,5 @@ def test_the_typed_amp_exporter_writes_to_its_workspace_only() -> None:
     # AND cdk.json takes it as "amp"
     (parsed,) = exporters_from_spec({"amp": {"workspace_id": "ws-0123abcd", "region": "eu-west-1"}})
     assert parsed == amp
-    with pytest.raises(ConfigError, match=r"^exporters.prometheusremotewrite.workspace_id: must be a workspace id"):
+    with pytest.raises(ConfigError, match=r"^exporters.prometheus_remote_write.workspace_id: must be a workspace id"):
         AmpExporter(workspace_id="my-workspace", region="eu-west-1")

@@ -159,8 +159,8 @@ def test_the_slim_image_refuses_a_processor_its_manifest_does_not_build() -> Non
         ConfigError,
         match=(
             rf"^rendered config: processors.transform: {SLIM_NAME} has no processor of type "
-            r"'transform'; it has: attributes, batch, filter, memory_limiter, resource, "
-            r"resource_detection, tail_sampling$"
+            r"'transform'; it has: attributes, batch, filter, memory_limiter, metrics_transform, "
+            r"resource, resource_detection, tail_sampling$"
         ),
     ):
         sidecar(new_stack("SlimTransform"), image=SLIM, processors={"transform": TRANSFORM})
@@ -207,7 +207,7 @@ def test_an_override_adding_an_unknown_exporter_type_is_refused_at_the_overrides
         match=(
             rf"^overrides: exporters.zipkin/tempo: {SLIM_NAME} has no exporter of type 'zipkin'; "
             r"it has: awscloudwatchlogs, awsemf, awsxray, debug, load_balancing, otlp_grpc, "
-            r"otlp_http$"
+            r"otlp_http, prometheus_remote_write$"
         ),
     ):
         render(options(SLIM, overrides=overrides))

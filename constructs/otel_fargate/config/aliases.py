@@ -14,8 +14,17 @@ from typing import Any, Final
 
 #: Deprecated component type -> current type, by configuration section.
 RENAMED: Final[dict[str, dict[str, str]]] = {
-    "exporters": {"otlp": "otlp_grpc", "otlphttp": "otlp_http", "loadbalancing": "load_balancing"},
-    "processors": {"resourcedetection": "resource_detection"},
+    "exporters": {
+        "otlp": "otlp_grpc",
+        "otlphttp": "otlp_http",
+        "loadbalancing": "load_balancing",
+        "prometheusremotewrite": "prometheus_remote_write",
+    },
+    "processors": {
+        "resourcedetection": "resource_detection",
+        "metricstransform": "metrics_transform",
+    },
+    "receivers": {"fluentforward": "fluent_forward"},
 }
 
 

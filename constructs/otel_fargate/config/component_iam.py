@@ -36,6 +36,8 @@ COMPONENT_IAM: Final[dict[str, dict[str, ComponentIam]]] = {
         "otlp": ComponentIam(reason=_NOTHING_LOCAL),
         "prometheus": ComponentIam(reason="scrapes targets over HTTP, no AWS API"),
         "statsd": ComponentIam(reason=_NOTHING_LOCAL),
+        "fluent_forward": ComponentIam(reason=_NOTHING_LOCAL),
+        "fluentforward": ComponentIam(reason=_NOTHING_LOCAL),
         "awsecscontainermetrics": ComponentIam(
             reason="reads the task metadata endpoint, which needs no credentials"
         ),
@@ -59,6 +61,7 @@ COMPONENT_IAM: Final[dict[str, dict[str, ComponentIam]]] = {
             "filter",
             "memory_limiter",
             "metricstransform",
+            "metrics_transform",
             "resource",
             "tail_sampling",
             "transform",
@@ -85,10 +88,13 @@ COMPONENT_IAM: Final[dict[str, dict[str, ComponentIam]]] = {
             actions=("xray:PutSpans", "cloudwatch:PutMetricData", *_LOGS_WRITE),
             when="only signed with sigv4auth for AWS's OTLP endpoints, by signal",
         ),
-        "prometheusremotewrite": ComponentIam(
-            actions=("aps:RemoteWrite",),
-            when="signed with sigv4auth; on the workspace its endpoint names",
-        ),
+        **{
+            kind: ComponentIam(
+                actions=("aps:RemoteWrite",),
+                when="signed with sigv4auth; on the workspace its endpoint names",
+            )
+            for kind in ("prometheus_remote_write", "prometheusremotewrite")
+        },
         "otlp_grpc": ComponentIam(reason="sends to a non-AWS endpoint (credentials are secrets)"),
         "otlp": ComponentIam(reason="sends to a non-AWS endpoint (credentials are secrets)"),
         "otlphttp": ComponentIam(reason="as otlp_http"),

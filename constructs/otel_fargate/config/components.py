@@ -43,6 +43,9 @@ MODULE_TYPES: Final[Mapping[str, tuple[str, str]]] = {
     _CONTRIB + "receiver/prometheusreceiver": ("receivers", "prometheus"),
     _CONTRIB + "receiver/awsecscontainermetricsreceiver": ("receivers", "awsecscontainermetrics"),
     _CONTRIB + "receiver/receivercreator": ("receivers", "receiver_creator"),
+    _CONTRIB + "receiver/statsdreceiver": ("receivers", "statsd"),
+    _CONTRIB + "receiver/awsxrayreceiver": ("receivers", "awsxray"),
+    _CONTRIB + "receiver/fluentforwardreceiver": ("receivers", "fluent_forward"),
     _CORE + "processor/memorylimiterprocessor": ("processors", "memory_limiter"),
     _CORE + "processor/batchprocessor": ("processors", "batch"),
     _CONTRIB + "processor/resourcedetectionprocessor": ("processors", "resource_detection"),
@@ -50,6 +53,7 @@ MODULE_TYPES: Final[Mapping[str, tuple[str, str]]] = {
     _CONTRIB + "processor/attributesprocessor": ("processors", "attributes"),
     _CONTRIB + "processor/filterprocessor": ("processors", "filter"),
     _CONTRIB + "processor/tailsamplingprocessor": ("processors", "tail_sampling"),
+    _CONTRIB + "processor/metricstransformprocessor": ("processors", "metrics_transform"),
     _CORE + "exporter/otlpexporter": ("exporters", "otlp_grpc"),
     _CORE + "exporter/otlphttpexporter": ("exporters", "otlp_http"),
     _CORE + "exporter/debugexporter": ("exporters", "debug"),
@@ -57,6 +61,7 @@ MODULE_TYPES: Final[Mapping[str, tuple[str, str]]] = {
     _CONTRIB + "exporter/awsemfexporter": ("exporters", "awsemf"),
     _CONTRIB + "exporter/awscloudwatchlogsexporter": ("exporters", "awscloudwatchlogs"),
     _CONTRIB + "exporter/loadbalancingexporter": ("exporters", "load_balancing"),
+    _CONTRIB + "exporter/prometheusremotewriteexporter": ("exporters", "prometheus_remote_write"),
     _CONTRIB + "extension/healthcheckextension": ("extensions", "health_check"),
     _CONTRIB + "extension/bearertokenauthextension": ("extensions", "bearertokenauth"),
     _CONTRIB + "extension/oauth2clientauthextension": ("extensions", "oauth2client"),
@@ -65,6 +70,7 @@ MODULE_TYPES: Final[Mapping[str, tuple[str, str]]] = {
     _CORE + "extension/zpagesextension": ("extensions", "zpages"),
     _CONTRIB + "extension/storage/filestorage": ("extensions", "file_storage"),
     _CONTRIB + "extension/observer/ecsobserver": ("extensions", "ecs_observer"),
+    _CONTRIB + "extension/awsproxy": ("extensions", "awsproxy"),
 }
 
 #: The slim manifest and the Dockerfile, relative to the Docker build context.

@@ -32,6 +32,7 @@ HELPER_EXPORTERS = frozenset(
         "otlp_http",
         "awscloudwatchlogs",
         "prometheusremotewrite",
+        "prometheus_remote_write",
         "load_balancing",
         "loadbalancing",
     }

@@ -136,6 +136,7 @@ def _otlp_logs_group(
     )
 
 
+_REMOTE_WRITE = frozenset({"prometheusremotewrite", "prometheus_remote_write"})
 _APS_ENDPOINT = re.compile(
     r"^https://aps-workspaces\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/workspaces/"
     r"(?P<workspace>ws-[A-Za-z0-9-]+)/api/v1/remote_write/?$"
@@ -166,10 +167,7 @@ def _aps(
 ) -> list[tuple[str, str]]:
     """The workspaces a prometheusremotewrite exporter signing with SigV4 writes to."""
     settings = exporters.get(eid) or {}
-    if (
-        component_type(eid) != "prometheusremotewrite"
-        or _sigv4_signer(settings, extensions) is None
-    ):
+    if component_type(eid) not in _REMOTE_WRITE or _sigv4_signer(settings, extensions) is None:
         return []
     match = _APS_ENDPOINT.match(str(settings.get("endpoint", "")))
     return [(match["region"], match["workspace"])] if match else [("*", "*")]

@@ -19,21 +19,21 @@ _WORKSPACE = re.compile(r"^ws-[A-Za-z0-9-]+$")
 @dataclass(frozen=True, kw_only=True)
 class AmpExporter(Exporter):
     """Metrics to an Amazon Managed Service for Prometheus workspace (the
-    ``prometheusremotewrite`` exporter with a ``sigv4auth`` authenticator).
+    ``prometheus_remote_write`` exporter with a ``sigv4auth`` authenticator).
 
     The task role gets ``aps:RemoteWrite`` on exactly this workspace.
 
     Attributes:
         workspace_id: the workspace (``ws-...``), required.
         region: the workspace's region, required (part of the endpoint).
-        name: component name, making the id ``prometheusremotewrite/<name>``; default: plain.
+        name: component name, making the id ``prometheus_remote_write/<name>``; default: plain.
         queue_size: batches held by the exporter's own remote-write queue; default: 10000.
         num_consumers: batches sent concurrently; default: 5.
         retry: default: ``RetryOnFailure()`` (60 s of retries).
         timeout_seconds: per send attempt; default: 10 s.
     """
 
-    component_type: ClassVar[str] = "prometheusremotewrite"
+    component_type: ClassVar[str] = "prometheus_remote_write"
 
     workspace_id: str
     region: str
