@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     )
     from .fargate import log_retention
     from .gateway import CollectorGateway
+    from .gateway_tls import GatewayTls
     from .health import HealthCheckTiming
     from .image import CollectorImage
     from .monitoring import CollectorMonitoring
@@ -61,6 +62,7 @@ _HOMES: dict[str, str] = {
     "render": "config",
     "CollectorOptions": "collector_options",
     "CollectorGateway": "gateway",
+    "GatewayTls": "gateway_tls",
     "CollectorImage": "image",
     "CollectorMonitoring": "monitoring",
     "CollectorSidecar": "sidecar",
@@ -83,6 +85,7 @@ __all__ = [
     "ConfigError",
     "DebugExporter",
     "EnvironmentConfigError",
+    "GatewayTls",
     "HealthCheckTiming",
     "OAuth2ClientCredentials",
     "OtelFargateError",

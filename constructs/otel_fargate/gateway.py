@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Unpack
 
-from aws_cdk import Duration, Token
+from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -15,6 +15,7 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from . import gateway_network as network
+from . import gateway_tokens as tokens
 from ._nag import acknowledge
 from ._wiring import environment_name, exporter_tuple, monitoring_for, render_collector
 from .checks import check_int, fail
@@ -22,16 +23,17 @@ from .collector_options import CollectorOptions, CollectorOptionsArgs
 from .config import Exporter
 from .container import CollectorContainerSpec, add_collector
 from .fargate import check_fargate_size
+from .gateway_tls import GatewayTls, check_tls_argument, check_tls_kept
 from .names import (
     GATEWAY_ALIAS,
     GATEWAY_TOKEN_ENV,
     GATEWAY_TOKEN_PREVIOUS_ENV,
     HEALTH_PORT,
-    OTLP_GRPC_PORT,
-    OTLP_HTTP_PORT,
     SERVICE_CONNECT_PROXY_MEMORY_MIB,
 )
 from .synth_checks import add_check, one_gateway_per_namespace
+
+__all__ = ["PREVIOUS_TOKEN_ENV", "TOKEN_ENV", "CollectorGateway", "GatewayTls"]
 
 #: Environment variable that holds the bearer token in the gateway and in agents.
 TOKEN_ENV = GATEWAY_TOKEN_ENV
@@ -77,10 +79,16 @@ class CollectorGateway(Construct):
         memory_target_percent: target-tracking memory utilisation. Default: 70.
         cpu_architecture: ``X86_64`` or ``ARM64`` (Graviton); the bundled image is built to
             match. Default: ``X86_64``.
-        allowed_peers: who may connect to 4317/4318. Default: the VPC's CIDR block. An
-            open-world peer (``0.0.0.0/0``, ``::/0``) is refused.
+        allowed_peers: who may connect to 4317/4318: the tasks (Service Connect clients) and,
+            with ``internal_nlb``, the load balancer's security group. Default: the VPC's
+            CIDR block. An open-world peer (``0.0.0.0/0``, ``::/0``) is refused.
         internal_nlb: also put an internal Network Load Balancer in front, for clients that
-            cannot use Service Connect (EC2, Lambda in the VPC). Default: off.
+            cannot use Service Connect (EC2, Lambda in the VPC). It has its own security
+            group (``load_balancer_security_group``) admitting ``allowed_peers`` on
+            4317/4318; the tasks accept the NLB's traffic and health checks from that group
+            only. Default: off.
+        tls: TLS on the receivers, which agents verify (:class:`GatewayTls`). Default: off
+            (plaintext inside the VPC); see :mod:`otel_fargate.gateway_tls` for its costs.
         vpc_subnets: where tasks run. Default: private subnets with egress.
         token_secret: the bearer-token secret, read by the gateway and every agent. Default:
             a new Secrets Manager secret with a generated 48-character token.
@@ -118,6 +126,7 @@ class CollectorGateway(Construct):
         cpu_architecture: ecs.CpuArchitecture = ecs.CpuArchitecture.X86_64,
         allowed_peers: Sequence[ec2.IPeer] | None = None,
         internal_nlb: bool = False,
+        tls: GatewayTls | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
         token_secret: secretsmanager.ISecret | None = None,
         previous_token_secret: secretsmanager.ISecret | None = None,
@@ -140,9 +149,11 @@ class CollectorGateway(Construct):
         self.cluster = cluster
         self.options = opts
         self.environment_name = environment_name(self, opts)
-        self.service_name = service_name
-        self.token_secret = self._token(token_secret)
-        self.previous_token_secret = self._previous_token(previous_token_secret)
+        self.service_name, self.tls = service_name, check_tls_argument(tls)
+        self.token_secret = tokens.current_token(self, token_secret, service_name)
+        self.previous_token_secret = tokens.previous_token(
+            self, previous_token_secret, self.token_secret, service_name
+        )
         self._add_collector(
             exporter_list,
             cpu=cpu,
@@ -156,22 +167,15 @@ class CollectorGateway(Construct):
             if vpc_subnets is not None
             else ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         )
+        self.load_balancer: elbv2.NetworkLoadBalancer | None = None
+        self.load_balancer_security_group: ec2.SecurityGroup | None = None
         self.security_group = self._security_group(peers)
         self.service = self._service(desired_count, subnets)
         self.scaling = self._scaling(
             min_capacity, max_capacity, cpu_target_percent, memory_target_percent
         )
-        self.load_balancer: elbv2.NetworkLoadBalancer | None = None
         if internal_nlb:
-            self.load_balancer = network.add_internal_nlb(
-                self,
-                service=self.service,
-                security_group=self.security_group,
-                vpc=cluster.vpc,
-                subnets=subnets,
-                timing=opts.resolved_timing,
-                container_name=self.container.container_name,
-            )
+            self._add_internal_nlb(peers, subnets)
         namespace_construct = self.namespace
         add_check(self, lambda: one_gateway_per_namespace(self, namespace_construct))
         self.monitoring = monitoring_for(
@@ -208,7 +212,9 @@ class CollectorGateway(Construct):
             cpu=cpu,
             health_check_endpoint=f"{health_host}:{HEALTH_PORT}",
             max_connection_age=max_connection_age,
+            gateway_tls=self.tls.gateway_options() if self.tls is not None else None,
         )
+        check_tls_kept(self.tls, self.rendered_config)
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "TaskDefinition",
@@ -229,57 +235,15 @@ class CollectorGateway(Construct):
             extra_secrets={
                 **self.token_ecs_secret(),
                 PREVIOUS_TOKEN_ENV: ecs.Secret.from_secrets_manager(self.previous_token_secret),
+                **(self.tls.gateway_secrets() if self.tls is not None else {}),
             },
-            port_mappings=network.port_mappings(),
+            port_mappings=network.port_mappings(tls=self.tls is not None),
         )
         parts = add_collector(self, task_definition=self.task_definition, spec=spec)
         self.container = parts.container
         self.log_group = parts.log_group
         self.export_log_groups = parts.export_log_groups
         self.export_policy = parts.export_policy
-
-    def _token(self, given: secretsmanager.ISecret | None) -> secretsmanager.ISecret:
-        if given is not None:
-            return given
-        return self._generated_token(
-            "Token", f"Bearer token agents present to the {self.service_name} collector gateway"
-        )
-
-    def _previous_token(self, given: secretsmanager.ISecret | None) -> secretsmanager.ISecret:
-        if given is None:
-            return self._generated_token(
-                "TokenPrevious",
-                f"Second bearer token the {self.service_name} collector gateway accepts: the "
-                "token before the last rotation (random until the first one)",
-            )
-        current = self.token_secret
-        arn = given.secret_arn
-        if given is current or (not Token.is_unresolved(arn) and arn == current.secret_arn):
-            raise fail(
-                "previous_token_secret",
-                "must be another secret than token_secret (a rotation writes one into the other)",
-                given.node.path,
-            )
-        return given
-
-    def _generated_token(self, construct_id: str, description: str) -> secretsmanager.Secret:
-        secret = secretsmanager.Secret(
-            self,
-            construct_id,
-            description=description,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=48, exclude_punctuation=True
-            ),
-        )
-        acknowledge(
-            secret,
-            "AwsSolutions-SMG4",
-            "The gateway and its agents read the bearer tokens when a task starts, so a "
-            "rotation must write new values and redeploy the gateways before the agents; the "
-            "rotate-token command (python -m tools.cli rotate-token) does that, in that order, "
-            "which a rotation Lambda cannot.",
-        )
-        return secret
 
     def _security_group(self, peers: Sequence[ec2.IPeer]) -> ec2.SecurityGroup:
         group = ec2.SecurityGroup(
@@ -291,7 +255,7 @@ class CollectorGateway(Construct):
         )
         self.security_group = group
         for peer in peers:
-            self.allow_from(peer)
+            network.allow_otlp(group, peer)
         acknowledge(
             group,
             "AwsSolutions-EC23",
@@ -331,6 +295,19 @@ class CollectorGateway(Construct):
             service.node.add_dependency(group)
         return service
 
+    def _add_internal_nlb(self, peers: Sequence[ec2.IPeer], subnets: ec2.SubnetSelection) -> None:
+        nlb = network.add_internal_nlb(
+            self,
+            service=self.service,
+            task_security_group=self.security_group,
+            peers=peers,
+            subnets=subnets,
+            timing=self.options.resolved_timing,
+            container_name=self.container.container_name,
+        )
+        self.load_balancer = nlb.load_balancer
+        self.load_balancer_security_group = nlb.security_group
+
     def _scaling(
         self, low: int, high: int, cpu_percent: int, memory_percent: int
     ) -> ecs.ScalableTaskCount:
@@ -360,11 +337,18 @@ class CollectorGateway(Construct):
         """Let ``grantee`` read the bearer token (e.g. a Lambda that sends OTLP through the NLB)."""
         return self.token_secret.grant_read(grantee)
 
+    def agent_ecs_secrets(self) -> dict[str, ecs.Secret]:
+        """What an agent's collector reads: the bearer token and, with TLS, the CA (a secret)."""
+        tls = self.tls.agent_secrets() if self.tls is not None else {}
+        return {**self.token_ecs_secret(), **tls}
+
     def allow_from(self, peer: ec2.IPeer) -> None:
-        """Open 4317 and 4318 to ``peer``; an open-world peer is refused."""
-        network.check_peer(peer)
-        for port in (OTLP_GRPC_PORT, OTLP_HTTP_PORT):
-            self.security_group.add_ingress_rule(peer, ec2.Port.tcp(port), f"OTLP {port}")
+        """Open 4317 and 4318 to ``peer`` on both paths: the tasks (Service Connect) and, with
+        ``internal_nlb``, the load balancer; an open-world peer is refused.
+        """
+        network.allow_otlp(self.security_group, peer)
+        if self.load_balancer_security_group is not None:
+            network.allow_otlp(self.load_balancer_security_group, peer)
 
     @property
     def connections(self) -> ec2.Connections:

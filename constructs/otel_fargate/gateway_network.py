@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
@@ -66,18 +67,21 @@ def resolve_namespace(
     return resolved
 
 
-def port_mappings() -> list[ecs.PortMapping]:
-    """Named port mappings; gRPC and HTTP app protocols so Envoy balances per request."""
+def port_mappings(*, tls: bool = False) -> list[ecs.PortMapping]:
+    """Named port mappings; gRPC and HTTP app protocols so Envoy balances per request.
+
+    With ``tls`` the OTLP ports carry no app protocol: Service Connect then passes the
+    encrypted bytes through as TCP (its proxy cannot read requests inside TLS), balancing
+    per connection; the receivers' ``max_connection_age`` keeps spreading gRPC clients.
+    """
+    protocols: dict[str, ecs.AppProtocol | None] = {
+        "otlp-grpc": None if tls else ecs.AppProtocol.grpc,  # type: ignore[dict-item]  # jsii
+        "otlp-http": None if tls else ecs.AppProtocol.http,  # type: ignore[dict-item]  # jsii
+    }
     return [
-        ecs.PortMapping(
-            container_port=OTLP_GRPC_PORT,
-            name="otlp-grpc",
-            app_protocol=ecs.AppProtocol.grpc,  # type: ignore[arg-type]  # jsii class property
-        ),
-        ecs.PortMapping(
-            container_port=OTLP_HTTP_PORT,
-            name="otlp-http",
-            app_protocol=ecs.AppProtocol.http,  # type: ignore[arg-type]  # jsii class property
+        *(
+            ecs.PortMapping(container_port=port, name=name, app_protocol=protocols[name])
+            for port, name in ((OTLP_GRPC_PORT, "otlp-grpc"), (OTLP_HTTP_PORT, "otlp-http"))
         ),
         ecs.PortMapping(container_port=HEALTH_PORT, name="health"),
     ]
@@ -101,30 +105,49 @@ def service_connect_services(service_name: str) -> list[ecs.ServiceConnectServic
     ]
 
 
+def allow_otlp(group: ec2.SecurityGroup, peer: ec2.IPeer) -> None:
+    """Open 4317 and 4318 of ``group`` to ``peer`` (checked: never the open world)."""
+    check_peer(peer)
+    for port in (OTLP_GRPC_PORT, OTLP_HTTP_PORT):
+        group.add_ingress_rule(peer, ec2.Port.tcp(port), f"OTLP {port}")
+
+
+@dataclass(frozen=True)
+class InternalNlb:
+    """The internal Network Load Balancer and the security group in front of it."""
+
+    load_balancer: elbv2.NetworkLoadBalancer
+    security_group: ec2.SecurityGroup
+
+
 def add_internal_nlb(
     scope: Construct,
     *,
     service: ecs.FargateService,
-    security_group: ec2.SecurityGroup,
-    vpc: ec2.IVpc,
+    task_security_group: ec2.SecurityGroup,
+    peers: Sequence[ec2.IPeer],
     subnets: ec2.SubnetSelection,
     timing: HealthCheckTiming,
     container_name: str,
-) -> elbv2.NetworkLoadBalancer:
-    """An internal NLB on 4317/4318 whose target health check is HTTP on the health port."""
-    # NLB health checks come from the load balancer's nodes inside the VPC.
-    security_group.add_ingress_rule(
-        vpc_cidr_peer(vpc),
-        ec2.Port.tcp(HEALTH_PORT),
-        "health checks from the internal load balancer",
-    )
+) -> InternalNlb:
+    """An internal NLB on 4317/4318 whose target health check is HTTP on the health port.
+
+    The NLB has its own security group: clients are filtered there (4317/4318 from
+    ``peers`` only), and the tasks accept 4317, 4318 and the health port from that group
+    only. Client IP preservation stays off (the tasks see the NLB's addresses), so the
+    tasks' rule naming the NLB's group is what admits the traffic. An NLB gets its security
+    groups when it is created, never later: this one has a construct id of its own, so a
+    stack that had the NLB without one replaces it (a new DNS name).
+    """
+    group = _load_balancer_security_group(scope, service.cluster.vpc, peers, task_security_group)
     nlb = elbv2.NetworkLoadBalancer(
         scope,
-        "LoadBalancer",
-        vpc=vpc,
+        "InternalLoadBalancer",
+        vpc=service.cluster.vpc,
         internet_facing=False,
         cross_zone_enabled=True,
         vpc_subnets=subnets,
+        security_groups=[group],
     )
     acknowledge(
         nlb,
@@ -138,6 +161,7 @@ def add_internal_nlb(
             f"{name}Targets",
             port=port,
             protocol=elbv2.Protocol.TCP,
+            preserve_client_ip=False,
             deregistration_delay=Duration.seconds(timing.interval_seconds * 3),
             targets=[
                 service.load_balancer_target(container_name=container_name, container_port=port)
@@ -151,4 +175,38 @@ def add_internal_nlb(
                 unhealthy_threshold_count=2,
             ),
         )
-    return nlb
+    return InternalNlb(load_balancer=nlb, security_group=group)
+
+
+def _load_balancer_security_group(
+    scope: Construct,
+    vpc: ec2.IVpc,
+    peers: Sequence[ec2.IPeer],
+    task_security_group: ec2.SecurityGroup,
+) -> ec2.SecurityGroup:
+    """The NLB's group: OTLP in from ``peers``; OTLP and health checks out to the tasks only."""
+    group = ec2.SecurityGroup(
+        scope,
+        "LoadBalancerSecurityGroup",
+        vpc=vpc,
+        description="Internal OTLP load balancer of the collector gateway: allowed peers only",
+        allow_all_outbound=False,
+    )
+    for peer in peers:
+        allow_otlp(group, peer)
+    acknowledge(
+        group,
+        "AwsSolutions-EC23",
+        "Ingress is limited to the VPC's CIDR block or the peers named in allowed_peers; "
+        "the CIDR is a reference the rule cannot evaluate, and open-world peers are refused "
+        "when the construct is created.",
+    )
+    for port, what in (
+        (OTLP_GRPC_PORT, "OTLP/gRPC"),
+        (OTLP_HTTP_PORT, "OTLP/HTTP"),
+        (HEALTH_PORT, "health checks"),
+    ):
+        task_security_group.connections.allow_from(
+            group, ec2.Port.tcp(port), f"{what}: internal load balancer to the gateway tasks"
+        )
+    return group

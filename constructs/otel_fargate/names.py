@@ -43,9 +43,24 @@ GATEWAY_TOKEN_ENV: Final = "OTEL_GATEWAY_TOKEN"
 #: Environment variable holding the gateway's second accepted token (gateway only): the
 #: token before the last rotation, or during a rotation the next one.
 GATEWAY_TOKEN_PREVIOUS_ENV: Final = "OTEL_GATEWAY_TOKEN_PREVIOUS"
+#: Environment variables of TLS on the agent → gateway hop (``CollectorGateway(tls=...)``):
+#: the gateway's certificate chain and private key (PEM, the gateway only) and the CA that
+#: agents verify the gateway with (PEM).
+GATEWAY_TLS_CERT_ENV: Final = "OTEL_GATEWAY_TLS_CERT"
+GATEWAY_TLS_KEY_ENV: Final = "OTEL_GATEWAY_TLS_KEY"
+GATEWAY_TLS_CA_ENV: Final = "OTEL_GATEWAY_TLS_CA"
 #: Environment variables the constructs set themselves; a user secret may not take them.
 RESERVED_ENV_NAMES: Final = frozenset(
-    {"GOMEMLIMIT", "GOMAXPROCS", CONFIG_ENV, GATEWAY_TOKEN_ENV, GATEWAY_TOKEN_PREVIOUS_ENV}
+    {
+        "GOMEMLIMIT",
+        "GOMAXPROCS",
+        CONFIG_ENV,
+        GATEWAY_TOKEN_ENV,
+        GATEWAY_TOKEN_PREVIOUS_ENV,
+        GATEWAY_TLS_CERT_ENV,
+        GATEWAY_TLS_KEY_ENV,
+        GATEWAY_TLS_CA_ENV,
+    }
 )
 
 #: Environment variables ECS sets in every Fargate task: a configuration may read them.

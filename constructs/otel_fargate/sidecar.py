@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct
@@ -14,6 +14,7 @@ from .checks import check_choice, fail
 from .collector_options import CollectorOptions, CollectorOptionsArgs
 from .config import Exporter
 from .container import CollectorContainerSpec, add_collector
+from .gateway_tls import check_tls_kept
 from .names import COLLECTOR_CONTAINER_NAME
 from .synth_checks import add_check, agent_reaches_gateway, services_wait_for, task_fits
 
@@ -29,7 +30,8 @@ class CollectorSidecar(Construct):
     Standalone (no ``gateway``) it receives OTLP on ``127.0.0.1:4317/4318`` and exports
     straight to ``exporters``. With ``gateway`` it runs the ``agent`` preset and forwards
     everything to the gateway through Service Connect (``otel-gateway:4317``), authenticating
-    with the gateway's bearer token.
+    with the gateway's bearer token, over TLS verified with the gateway's CA when the gateway
+    has ``tls``.
 
     Application containers passed in ``app_containers`` (or later to :meth:`wire_app_container`)
     get the OTLP environment variables and start only after the collector is ``HEALTHY``, so ECS
@@ -108,6 +110,7 @@ class CollectorSidecar(Construct):
             cpu=cpu,
             **_forwarding(gateway),
         )
+        check_tls_kept(gateway.tls if gateway is not None else None, self.rendered_config)
         spec = CollectorContainerSpec(
             rendered=self.rendered_config,
             options=opts,
@@ -115,7 +118,7 @@ class CollectorSidecar(Construct):
             memory_mib=memory_mib,
             essential=essential,
             restart_attempt_period_seconds=restart_attempt_period_seconds,
-            extra_secrets=gateway.token_ecs_secret() if gateway is not None else {},
+            extra_secrets=gateway.agent_ecs_secrets() if gateway is not None else {},
         )
         parts = add_collector(self, task_definition=task_definition, spec=spec)
         self.container, self.log_group = parts.container, parts.log_group
@@ -222,11 +225,14 @@ class CollectorSidecar(Construct):
         )
 
 
-def _forwarding(gateway: CollectorGateway | None) -> dict[str, tuple[str, ...]]:
-    """An agent forwards exactly the signals its gateway accepts over OTLP."""
+def _forwarding(gateway: CollectorGateway | None) -> dict[str, Any]:
+    """An agent forwards exactly the signals its gateway accepts over OTLP, over TLS when the
+    gateway serves it.
+    """
     if gateway is None:
         return {}
-    return {"forward_signals": gateway.rendered_config.otlp_signals}
+    tls = gateway.tls.agent_options() if gateway.tls is not None else None
+    return {"forward_signals": gateway.rendered_config.otlp_signals, "gateway_tls": tls}
 
 
 def _service_name(

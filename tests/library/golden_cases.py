@@ -19,6 +19,7 @@ from otel_fargate.config import (
     SendingQueue,
     XRayExporter,
 )
+from otel_fargate.config.tls import GatewayTlsOptions
 
 HONEYCOMB = OtlpExporter(
     name="honeycomb",
@@ -146,5 +147,19 @@ service:
         stop_timeout_seconds=90,
         environment_name="staging",
         service_name="otel-gateway",
+    ),
+    "gateway-tls": CollectorConfigOptions(
+        preset="gateway",
+        exporters=(XRayExporter(),),
+        gateway_tls=GatewayTlsOptions(min_version="1.3"),
+        environment_name="prod",
+        service_name="otel-gateway",
+    ),
+    "agent-tls-via-nlb": CollectorConfigOptions(
+        preset="agent",
+        gateway_endpoint="otel-nlb.internal:4317",
+        gateway_tls=GatewayTlsOptions(),
+        environment_name="prod",
+        service_name="checkout",
     ),
 }

@@ -114,3 +114,39 @@ def check_guards(
     if preset == "gateway":
         allowed |= {f"{where}.endpoint" for where, _settings in _receiver_protocols(config)}
     check_loopback_listeners(config, layer=layer, allowed=frozenset(allowed))
+
+
+def _tls_holds(tls: object, *keys: tuple[str, str]) -> bool:
+    """``tls`` is a mapping with one key of every pair, and verifies peers."""
+    if not isinstance(tls, Mapping) or tls.get("insecure") or tls.get("insecure_skip_verify"):
+        return False
+    return all(tls.get(inline) or tls.get(file) for inline, file in keys)
+
+
+def check_gateway_tls_kept(config: Mapping[str, Any], *, preset: str, layer: str) -> None:
+    """With TLS on the agent → gateway hop, the final configuration still uses it.
+
+    A gateway's OTLP receivers serve TLS with a certificate and key; an agent's exporter to the
+    gateway (``otlp_grpc/gateway``, when the configuration has it) verifies the gateway with a
+    CA. The constructs run this when ``tls`` is given, so no layer drops it silently.
+    """
+    if preset == "gateway":
+        for where, settings in _receiver_protocols(config):
+            tls = settings.get("tls") if isinstance(settings, Mapping) else None
+            if not _tls_holds(tls, ("cert_pem", "cert_file"), ("key_pem", "key_file")):
+                raise ConfigError(
+                    f"{layer}: {where}.tls: the gateway has tls=GatewayTls(...), so every OTLP "
+                    f"receiver must serve TLS with its certificate and key; a layer removed "
+                    f"it, got {tls!r}"
+                )
+    if preset == "agent":
+        exporters = config.get("exporters")
+        exporter = exporters.get("otlp_grpc/gateway") if isinstance(exporters, Mapping) else None
+        if isinstance(exporter, Mapping):
+            tls = exporter.get("tls")
+            if not _tls_holds(tls, ("ca_pem", "ca_file")):
+                raise ConfigError(
+                    f"{layer}: exporters.otlp_grpc/gateway.tls: the gateway serves TLS, so the "
+                    f"agent must verify it with the CA (ca_pem, no insecure or "
+                    f"insecure_skip_verify); a layer removed that, got {tls!r}"
+                )

@@ -30,6 +30,7 @@ from .option_checks import (
 )
 from .secrets import SecretRef
 from .sizing import Sizing, size_for
+from .tls import GatewayTlsOptions, check_gateway_tls
 
 __all__ = [
     "DEFAULT_GATEWAY_ENDPOINT",
@@ -78,8 +79,11 @@ class CollectorConfigOptions:
             gateway's own name for a gateway), the other dimension; default:
             ``"otel-collector"``.
         gateway_endpoint: agent only: where the gateway listens; default:
-            ``otel-gateway:4317`` (the Service Connect alias). Plaintext gRPC inside the VPC,
-            authenticated with the bearer token sent as the ``authorization`` header.
+            ``otel-gateway:4317`` (the Service Connect alias). Plaintext gRPC inside the VPC
+            unless ``gateway_tls`` is set, authenticated with the bearer token sent as the
+            ``authorization`` header.
+        gateway_tls: agent and gateway only: TLS on the agent → gateway hop
+            (:class:`~otel_fargate.config.tls.GatewayTlsOptions`); default: off.
         health_check_endpoint: where the health_check extension listens; the probe checks
             ``http://<host>/`` (``127.0.0.1`` when the host is ``0.0.0.0``); default:
             ``127.0.0.1:13133``, reachable from inside the container only. A gateway behind
@@ -139,6 +143,7 @@ class CollectorConfigOptions:
     environment_name: str = "default"
     service_name: str = "otel-collector"
     gateway_endpoint: str | None = None
+    gateway_tls: GatewayTlsOptions | None = None
     health_check_endpoint: str = DEFAULT_HEALTH_CHECK_ENDPOINT
     processors: Mapping[str, Mapping[str, Any] | None] | None = None
     overrides: Mapping[str, Any] | str | None = None
@@ -196,6 +201,7 @@ class CollectorConfigOptions:
         self._check_self_telemetry()
         self._check_shutdown()
         self._check_forwarding()
+        check_gateway_tls(self.gateway_tls, preset=self.preset)
         object.__setattr__(self, "environment", check_environment(self.environment))
         self._check_image()
         for index, secret in enumerate(self.secrets):

@@ -39,6 +39,7 @@ from .options import CollectorConfigOptions
 from .processors import processor_signals
 from .secrets import env_ref
 from .sizing import Sizing
+from .tls import exporter_tls, gateway_tls
 from .validate import component_type
 
 #: The agent's exporter to the gateway.
@@ -95,17 +96,19 @@ def gateway_auth(options: CollectorConfigOptions) -> Config:
 def agent_forwarding(options: CollectorConfigOptions) -> Config:
     """The agent's exporter to the gateway.
 
-    The Service Connect hop stays inside the VPC and is plaintext gRPC. The token travels as
-    the ``authorization`` header: the bearertokenauth client extension refuses to send
-    credentials over a connection without TLS, while the gateway's bearertokenauth server
-    checks the header whatever the transport.
+    The Service Connect hop stays inside the VPC and is plaintext gRPC unless
+    ``gateway_tls`` is set (then the agent verifies the gateway with the CA). The token
+    travels as the ``authorization`` header either way: the bearertokenauth client extension
+    refuses to send credentials over a connection without TLS, while the gateway's
+    bearertokenauth server checks the header whatever the transport.
     """
     if options.preset != "agent":
         return {}
     endpoint = options.gateway_endpoint
+    endpoint = endpoint if endpoint is not None else DEFAULT_GATEWAY_ENDPOINT
     exporter = {
-        "endpoint": endpoint if endpoint is not None else DEFAULT_GATEWAY_ENDPOINT,
-        "tls": {"insecure": True},
+        "endpoint": endpoint,
+        "tls": exporter_tls(options.gateway_tls, endpoint),
         "headers": {"authorization": f"Bearer {env_ref(GATEWAY_TOKEN_ENV)}"},
         **helper_settings(SendingQueue(), RetryOnFailure(), 10),
     }
@@ -182,6 +185,7 @@ FRAGMENTS: tuple[Fragment, ...] = (
     base,
     otlp_receivers,
     gateway_auth,
+    gateway_tls,
     agent_forwarding,
     typed_exporters,
     debugging,
