@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -103,3 +104,17 @@ def collector_containers(template: dict[str, Any]) -> list[dict[str, Any]]:
         for container in resource["Properties"]["ContainerDefinitions"]
         if container["Name"] == "otel-collector"
     ]
+
+
+def checkov_binary() -> str:
+    """checkov: ``$CHECKOV``, the tool environment ``make test`` installs, or the PATH."""
+    configured = os.environ.get("CHECKOV")
+    if configured and Path(configured).is_file():
+        return configured
+    local = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"
+    if local.is_file():
+        return str(local)
+    found = shutil.which("checkov")
+    if found is None:
+        pytest.skip("checkov is not installed (make test installs it into .tools/checkov)")
+    return found

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from tests.conftest import (
     REPO_ROOT,
     Synthesized,
+    checkov_binary,
     collector_config_text,
     collector_containers,
     stack_names,
@@ -109,19 +109,6 @@ def test_cfn_lint_is_clean(synthesized: Synthesized) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _checkov() -> str:
-    configured = os.environ.get("CHECKOV")
-    if configured and Path(configured).is_file():
-        return configured
-    local = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"
-    if local.is_file():
-        return str(local)
-    found = shutil.which("checkov")
-    if found is None:
-        pytest.skip("checkov is not installed (make test installs it into .tools/checkov)")
-    return found
-
-
 @pytest.mark.slow
 def test_checkov_finds_nothing_unacknowledged(synthesized: Synthesized, tmp_path: Path) -> None:
     templates = tmp_path / "templates"
@@ -129,7 +116,7 @@ def test_checkov_finds_nothing_unacknowledged(synthesized: Synthesized, tmp_path
     for path in synthesized.outdir.glob("*.template.json"):
         shutil.copy(path, templates / path.name)
     result = subprocess.run(
-        [_checkov(), "--directory", str(templates), "--framework", "cloudformation",
+        [checkov_binary(), "--directory", str(templates), "--framework", "cloudformation",
          "--config-file", str(REPO_ROOT / ".checkov.yaml"), "--compact", "--quiet",
          "--output", "json"],
         capture_output=True,

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -36,7 +35,7 @@ from otel_fargate import (
 from otel_fargate.config.tls import GatewayTlsOptions
 from otel_fargate.gateway import GatewayTls
 
-from tests.conftest import REPO_ROOT, collector_config_text, collector_containers
+from tests.conftest import REPO_ROOT, checkov_binary, collector_config_text, collector_containers
 
 CA_PEM = (
     "-----BEGIN CERTIFICATE-----\n"
@@ -516,19 +515,6 @@ def synth_with_nag(tmp_path: Path) -> Path:
     return tmp_path / "cdk.out" / "Edge.template.json"
 
 
-def _checkov() -> str:
-    configured = os.environ.get("CHECKOV")
-    if configured and Path(configured).is_file():
-        return configured
-    local = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"
-    if local.is_file():
-        return str(local)
-    found = shutil.which("checkov")
-    if found is None:
-        pytest.skip("checkov is not installed (make test installs it into .tools/checkov)")
-    return found
-
-
 @pytest.mark.slow
 def test_cdk_nag_cfn_lint_and_checkov_accept_the_nlb_and_tls(tmp_path: Path) -> None:
     # GIVEN a gateway with the internal NLB and TLS, and an agent  WHEN synthesized with the
@@ -545,7 +531,7 @@ def test_cdk_nag_cfn_lint_and_checkov_accept_the_nlb_and_tls(tmp_path: Path) -> 
     only.mkdir()
     shutil.copy(template, only / template.name)
     result = subprocess.run(
-        [_checkov(), "--directory", str(only), "--framework", "cloudformation",
+        [checkov_binary(), "--directory", str(only), "--framework", "cloudformation",
          "--config-file", str(REPO_ROOT / ".checkov.yaml"), "--compact", "--quiet",
          "--output", "json"],
         capture_output=True, text=True, check=False,

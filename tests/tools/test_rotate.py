@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,10 +20,12 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from tests.tools.conftest import REGION
 from tools import rotate
 from tools.cli import main
 
-REGION = "eu-west-1"
+pytestmark = pytest.mark.usefixtures("aws_test_env")
+
 OLD_TOKEN = "old-token-0123456789abcdefghijklmnopqrstuvwxyzABCD"
 UNUSED_PREVIOUS = "unused-previous-token-0123456789abcdefghijklmnop"
 GATEWAY_STACK = "otel-fargate-dev-gateway"
@@ -168,19 +169,6 @@ class Env:
         return found
 
 
-@pytest.fixture(autouse=True)
-def aws_test_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Fake credentials; nothing can reach a real AWS endpoint."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    # moto then reports 2 of 2 tasks running and every rollout COMPLETED
-    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
 
 
 @pytest.fixture

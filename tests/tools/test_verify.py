@@ -12,7 +12,6 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,10 +19,12 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from tests.tools.conftest import REGION
 from tools import verify
 from tools.cli import main
 
-REGION = "eu-west-1"
+pytestmark = pytest.mark.usefixtures("aws_test_env")
+
 ENV = "dev"
 COLLECTOR_LOG_GROUP = "/otel-fargate/dev/gateway/collector"
 ALARM = "otel-fargate-dev-gateway-memory-high"
@@ -295,19 +296,6 @@ def _run(session: Any, *args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-@pytest.fixture(autouse=True)
-def aws_test_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Fake credentials; nothing can reach a real AWS endpoint."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    # moto reports this many running tasks (and rollout COMPLETED when it meets desired)
-    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
 
 
 @pytest.fixture

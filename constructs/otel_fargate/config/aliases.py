@@ -28,6 +28,12 @@ RENAMED: Final[dict[str, dict[str, str]]] = {
 }
 
 
+def spellings(section: str, *current: str) -> frozenset[str]:
+    """The types ``current`` in ``section`` together with the deprecated aliases of each."""
+    renamed = RENAMED.get(section, {})
+    return frozenset(current) | {old for old, new in renamed.items() if new in current}
+
+
 def current_id(section: str, component_id: str) -> str:
     """``component_id`` with its type renamed to the current one (``otlp/x`` -> ``otlp_grpc/x``
     in ``exporters``); unchanged when its type was not renamed.

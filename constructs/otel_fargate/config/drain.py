@@ -21,21 +21,17 @@ from typing import Any
 
 from otel_fargate.errors import ConfigError
 
+from .aliases import spellings
 from .durations import parse_duration
 
 #: Exporter types that retry batches through the collector's exporter helper.
-HELPER_EXPORTERS = frozenset(
-    {
-        "otlp",
-        "otlp_grpc",
-        "otlphttp",
-        "otlp_http",
-        "awscloudwatchlogs",
-        "prometheusremotewrite",
-        "prometheus_remote_write",
-        "load_balancing",
-        "loadbalancing",
-    }
+HELPER_EXPORTERS = spellings(
+    "exporters",
+    "otlp_grpc",
+    "otlp_http",
+    "awscloudwatchlogs",
+    "prometheus_remote_write",
+    "load_balancing",
 )
 #: Exporter types whose AWS SDK times out and retries each request itself.
 SDK_EXPORTERS = frozenset({"awsxray", "awsemf", "awscloudwatchlogs"})

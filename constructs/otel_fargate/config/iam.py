@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .aliases import spellings
 from .log_groups import check_log_group_name
 from .validate import component_type
 
@@ -75,7 +76,7 @@ class IamNeeds:
 
 
 #: The OTLP/HTTP exporter's type, old and new spelling.
-_OTLP_HTTP = frozenset({"otlphttp", "otlp_http"})
+_OTLP_HTTP = spellings("exporters", "otlp_http")
 
 
 def _str(value: Any) -> str | None:
@@ -136,7 +137,7 @@ def _otlp_logs_group(
     )
 
 
-_REMOTE_WRITE = frozenset({"prometheusremotewrite", "prometheus_remote_write"})
+_REMOTE_WRITE = spellings("exporters", "prometheus_remote_write")
 _APS_ENDPOINT = re.compile(
     r"^https://aps-workspaces\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/workspaces/"
     r"(?P<workspace>ws-[A-Za-z0-9-]+)/api/v1/remote_write/?$"
