@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from otel_fargate.checks import fail
+from otel_fargate.checks import check_int, check_retention_days, fail
 from otel_fargate.errors import ConfigError, OtelFargateError
 from otel_fargate.names import MAX_STOP_TIMEOUT_SECONDS, MIN_STOP_TIMEOUT_SECONDS
 
-from .exporters.base import FrozenMap
+from .exporters.base import Exporter, FrozenMap
 from .secrets import RESERVED_ENV_NAMES, check_env_name
 
 _COMPONENT_ID = re.compile(r"^[a-z][a-z0-9_]*(/[A-Za-z0-9_.\-]+)?$")
@@ -81,3 +81,63 @@ def check_processors(processors: object, *, reserved: frozenset[str]) -> None:
             raise ConfigError(
                 f"processors.{name}: settings must be a mapping or None, got {settings!r}"
             )
+
+
+def check_exporters(exporters: Sequence[Exporter], *, preset: str, replacement: object) -> None:
+    """Refuse anything but exporters, exporters on an agent, none elsewhere, or one id twice."""
+    for index, exporter in enumerate(exporters):
+        if not isinstance(exporter, Exporter):
+            raise ConfigError(
+                f"exporters[{index}]: must be an exporter such as XRayExporter(), "
+                f"got {exporter!r}"
+            )
+    if preset == "agent" and exporters:
+        ids = ", ".join(e.component_id for e in exporters)
+        raise ConfigError(
+            f"exporters: the agent preset forwards everything to the gateway, which "
+            f"exports; configure exporters on the gateway, got {ids}"
+        )
+    if preset != "agent" and not exporters and replacement is None:
+        raise ConfigError(
+            f"exporters: the {preset} preset needs at least one exporter, got none"
+        )
+    seen: dict[str, Exporter] = {}
+    for exporter in exporters:
+        if exporter.component_id in seen:
+            raise ConfigError(
+                f"exporters: two exporters have the id {exporter.component_id!r}; give "
+                f"exporters of one type distinct names (e.g. otlp_grpc/honeycomb)"
+            )
+        seen[exporter.component_id] = exporter
+
+
+def check_self_telemetry(
+    *, namespace: object, log_group: object, retention_days: object, interval_seconds: object
+) -> None:
+    """Refuse a namespace under AWS/, an empty log group, a retention or interval out of range."""
+    if namespace is not None and (
+        not isinstance(namespace, str)
+        or not namespace.strip()
+        or namespace.startswith("AWS/")
+    ):
+        raise ConfigError(
+            f"self_telemetry_namespace: must be a non-empty namespace outside AWS/ or "
+            f"None, got {namespace!r}"
+        )
+    if log_group is not None and (
+        not isinstance(log_group, str)
+        or not log_group.strip()
+    ):
+        raise ConfigError(
+            f"self_telemetry_log_group: must be a non-empty log group name, "
+            f"got {log_group!r}"
+        )
+    check_retention_days(
+        "self_telemetry_retention_days", retention_days, error=ConfigError
+    )
+    check_int(
+        "self_telemetry_interval_seconds",
+        interval_seconds,
+        low=10,
+        error=ConfigError,
+    )

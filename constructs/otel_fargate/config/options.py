@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from otel_fargate.checks import check_bool, check_choice, check_int, check_retention_days, fail
+from otel_fargate.checks import check_bool, check_choice, fail
 from otel_fargate.errors import ConfigError
 from otel_fargate.names import (
     DEFAULT_GATEWAY_ENDPOINT,
@@ -24,7 +24,9 @@ from .exporters import SIGNALS, Exporter, Signal
 from .exporters.base import check_signals
 from .option_checks import (
     check_environment,
+    check_exporters,
     check_processors,
+    check_self_telemetry,
     check_stop_timeout,
     split_host_port,
 )
@@ -194,11 +196,16 @@ class CollectorConfigOptions:
             ),
         )
         self._check_names()
-        self._check_exporters()
+        check_exporters(self.exporters, preset=self.preset, replacement=self.replacement)
         self._check_endpoints()
         check_processors(self.processors, reserved=RESERVED_PROCESSORS)
         self._check_layers()
-        self._check_self_telemetry()
+        check_self_telemetry(
+            namespace=self.self_telemetry_namespace,
+            log_group=self.self_telemetry_log_group,
+            retention_days=self.self_telemetry_retention_days,
+            interval_seconds=self.self_telemetry_interval_seconds,
+        )
         self._check_shutdown()
         self._check_forwarding()
         check_gateway_tls(self.gateway_tls, preset=self.preset)
@@ -238,32 +245,6 @@ class CollectorConfigOptions:
                     f"{setting}: must be a non-empty name matching {_LABEL.pattern}, got {value!r}"
                 )
 
-    def _check_exporters(self) -> None:
-        for index, exporter in enumerate(self.exporters):
-            if not isinstance(exporter, Exporter):
-                raise ConfigError(
-                    f"exporters[{index}]: must be an exporter such as XRayExporter(), "
-                    f"got {exporter!r}"
-                )
-        if self.preset == "agent" and self.exporters:
-            ids = ", ".join(e.component_id for e in self.exporters)
-            raise ConfigError(
-                f"exporters: the agent preset forwards everything to the gateway, which "
-                f"exports; configure exporters on the gateway, got {ids}"
-            )
-        if self.preset != "agent" and not self.exporters and self.replacement is None:
-            raise ConfigError(
-                f"exporters: the {self.preset} preset needs at least one exporter, got none"
-            )
-        seen: dict[str, Exporter] = {}
-        for exporter in self.exporters:
-            if exporter.component_id in seen:
-                raise ConfigError(
-                    f"exporters: two exporters have the id {exporter.component_id!r}; give "
-                    f"exporters of one type distinct names (e.g. otlp_grpc/honeycomb)"
-                )
-            seen[exporter.component_id] = exporter
-
     def _check_endpoints(self) -> None:
         split_host_port(self.health_check_endpoint, setting="health_check_endpoint")
         if self.gateway_endpoint is not None:
@@ -291,34 +272,6 @@ class CollectorConfigOptions:
                 "overrides: cannot be combined with replacement (the replacement is the "
                 "whole configuration; put the changes in it)"
             )
-
-    def _check_self_telemetry(self) -> None:
-        if self.self_telemetry_namespace is not None and (
-            not isinstance(self.self_telemetry_namespace, str)
-            or not self.self_telemetry_namespace.strip()
-            or self.self_telemetry_namespace.startswith("AWS/")
-        ):
-            raise ConfigError(
-                f"self_telemetry_namespace: must be a non-empty namespace outside AWS/ or "
-                f"None, got {self.self_telemetry_namespace!r}"
-            )
-        if self.self_telemetry_log_group is not None and (
-            not isinstance(self.self_telemetry_log_group, str)
-            or not self.self_telemetry_log_group.strip()
-        ):
-            raise ConfigError(
-                f"self_telemetry_log_group: must be a non-empty log group name, "
-                f"got {self.self_telemetry_log_group!r}"
-            )
-        check_retention_days(
-            "self_telemetry_retention_days", self.self_telemetry_retention_days, error=ConfigError
-        )
-        check_int(
-            "self_telemetry_interval_seconds",
-            self.self_telemetry_interval_seconds,
-            low=10,
-            error=ConfigError,
-        )
 
     def _check_shutdown(self) -> None:
         stop = check_stop_timeout(self.stop_timeout_seconds, error=ConfigError)
