@@ -37,12 +37,24 @@ if TYPE_CHECKING:
         XRayExporter,
         exporters_from_spec,
     )
+    from .config.sampling import (
+        AllOf,
+        KeepAttribute,
+        KeepErrors,
+        KeepSlow,
+        Probabilistic,
+        RateLimit,
+        RawPolicy,
+        TailSampling,
+        TraceRouting,
+    )
     from .fargate import log_retention
     from .gateway import CollectorGateway
     from .gateway_tls import GatewayTls
     from .health import HealthCheckTiming
     from .image import CollectorImage
     from .monitoring import CollectorMonitoring
+    from .samplers import CollectorSamplers, SamplingTier
     from .sidecar import CollectorSidecar
 
 #: Where each lazily loaded public name lives.
@@ -68,10 +80,22 @@ _HOMES: dict[str, str] = {
     "CollectorSidecar": "sidecar",
     "HealthCheckTiming": "health",
     "log_retention": "fargate",
+    "AllOf": "config.sampling",
+    "KeepAttribute": "config.sampling",
+    "KeepErrors": "config.sampling",
+    "KeepSlow": "config.sampling",
+    "Probabilistic": "config.sampling",
+    "RateLimit": "config.sampling",
+    "RawPolicy": "config.sampling",
+    "TailSampling": "config.sampling",
+    "TraceRouting": "config.sampling",
+    "CollectorSamplers": "samplers",
+    "SamplingTier": "samplers",
 }
 
 __all__ = [
     "COLLECTOR_VERSION",
+    "AllOf",
     "AmpExporter",
     "AwsOtlpExporter",
     "CloudWatchEmfExporter",
@@ -81,17 +105,27 @@ __all__ = [
     "CollectorImage",
     "CollectorMonitoring",
     "CollectorOptions",
+    "CollectorSamplers",
     "CollectorSidecar",
     "ConfigError",
     "DebugExporter",
     "EnvironmentConfigError",
     "GatewayTls",
     "HealthCheckTiming",
+    "KeepAttribute",
+    "KeepErrors",
+    "KeepSlow",
     "OAuth2ClientCredentials",
     "OtelFargateError",
     "OtlpExporter",
+    "Probabilistic",
+    "RateLimit",
+    "RawPolicy",
     "RenderedConfig",
+    "SamplingTier",
     "SecretRef",
+    "TailSampling",
+    "TraceRouting",
     "XRayExporter",
     "exporters_from_spec",
     "log_retention",

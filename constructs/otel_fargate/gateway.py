@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Unpack
 
-from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -18,9 +17,10 @@ from . import gateway_network as network
 from . import gateway_tokens as tokens
 from ._nag import acknowledge
 from ._wiring import environment_name, exporter_tuple, monitoring_for, render_collector
-from .checks import check_int, fail
+from .checks import fail
 from .collector_options import CollectorOptions, CollectorOptionsArgs
 from .config import Exporter
+from .config.sampling import TailSampling
 from .container import CollectorContainerSpec, add_collector
 from .fargate import check_fargate_size
 from .gateway_tls import GatewayTls, check_tls_argument, check_tls_kept
@@ -31,9 +31,11 @@ from .names import (
     HEALTH_PORT,
     SERVICE_CONNECT_PROXY_MEMORY_MIB,
 )
+from .samplers import CollectorSamplers, SamplingTier
+from .scaling import autoscale, check_scaling
 from .synth_checks import add_check, one_gateway_per_namespace
 
-__all__ = ["PREVIOUS_TOKEN_ENV", "TOKEN_ENV", "CollectorGateway", "GatewayTls"]
+__all__ = ["PREVIOUS_TOKEN_ENV", "TOKEN_ENV", "CollectorGateway", "GatewayTls", "SamplingTier"]
 
 #: Environment variable that holds the bearer token in the gateway and in agents.
 TOKEN_ENV = GATEWAY_TOKEN_ENV
@@ -100,6 +102,11 @@ class CollectorGateway(Construct):
             observability, so restart counts are per container. Default: off. The
             running-vs-desired alarm needs Container Insights on the cluster either way, and
             treats missing data as breaching so that an unobserved gateway is noticed.
+        sampling: a sampling tier (:class:`~otel_fargate.samplers.SamplingTier`, or just its
+            :class:`~otel_fargate.config.TailSampling`): the gateway then routes traces by
+            trace id to a service of samplers, which decide whole traces and own the trace
+            exporters; metrics and logs still go from the gateway to their exporters.
+            Default: none, the gateway exports traces itself.
         options: the options the gateway shares with the sidecar, all at once. Default:
             ``CollectorOptions()``; keywords of CollectorOptions given beside it win.
         **kwargs: any field of :class:`CollectorOptions` (``environment_name``, ``image``,
@@ -132,6 +139,7 @@ class CollectorGateway(Construct):
         previous_token_secret: secretsmanager.ISecret | None = None,
         max_connection_age: str = "60s",
         container_insights_enhanced: bool = False,
+        sampling: SamplingTier | TailSampling | None = None,
         options: CollectorOptions | None = None,
         **kwargs: Unpack[CollectorOptionsArgs],
     ) -> None:
@@ -139,20 +147,28 @@ class CollectorGateway(Construct):
         opts = CollectorOptions.combine(options, kwargs, construct="CollectorGateway")
         exporter_list = exporter_tuple(exporters)
         check_fargate_size("", cpu, memory_mib)
-        _check_scaling(
-            desired_count, min_capacity, max_capacity, cpu_target_percent, memory_target_percent
+        check_scaling(
+            desired=desired_count,
+            low=min_capacity,
+            high=max_capacity,
+            cpu_percent=cpu_target_percent,
+            memory_percent=memory_target_percent,
         )
         if not exporter_list and opts.config_replacement is None:
             raise fail("exporters", "a gateway needs at least one exporter", ())
         self.namespace = network.resolve_namespace(cluster, namespace)
         peers = network.resolve_peers(cluster, allowed_peers)
-        self.cluster = cluster
-        self.options = opts
+        self.cluster, self.options = cluster, opts
         self.environment_name = environment_name(self, opts)
         self.service_name, self.tls = service_name, check_tls_argument(tls)
         self.token_secret = tokens.current_token(self, token_secret, service_name)
         self.previous_token_secret = tokens.previous_token(
             self, previous_token_secret, self.token_secret, service_name
+        )
+        subnets = vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        #: The sampling tier, when ``sampling`` is given.
+        self.samplers = self._add_samplers(
+            SamplingTier.of(sampling), exporter_list, subnets, cpu_architecture
         )
         self._add_collector(
             exporter_list,
@@ -162,18 +178,14 @@ class CollectorGateway(Construct):
             health_host="0.0.0.0" if internal_nlb else "127.0.0.1",
             max_connection_age=max_connection_age,
         )
-        subnets = (
-            vpc_subnets
-            if vpc_subnets is not None
-            else ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
-        )
         self.load_balancer: elbv2.NetworkLoadBalancer | None = None
         self.load_balancer_security_group: ec2.SecurityGroup | None = None
         self.security_group = self._security_group(peers)
+        if self.samplers is not None:
+            self.samplers.allow_routers(self.security_group)
         self.service = self._service(desired_count, subnets)
-        self.scaling = self._scaling(
-            min_capacity, max_capacity, cpu_target_percent, memory_target_percent
-        )
+        scaling = {"cpu_percent": cpu_target_percent, "memory_percent": memory_target_percent}
+        self.scaling = autoscale(self.service, low=min_capacity, high=max_capacity, **scaling)
         if internal_nlb:
             self._add_internal_nlb(peers, subnets)
         namespace_construct = self.namespace
@@ -188,6 +200,28 @@ class CollectorGateway(Construct):
             service=self.service,
             container_insights_enhanced=container_insights_enhanced,
             collector_log_group=self.log_group,
+        )
+
+    def _add_samplers(
+        self,
+        tier: SamplingTier | None,
+        exporters: tuple[Exporter, ...],
+        subnets: ec2.SubnetSelection,
+        cpu_architecture: ecs.CpuArchitecture,
+    ) -> CollectorSamplers | None:
+        if tier is None:
+            return None
+        return CollectorSamplers(
+            self,
+            "Samplers",
+            cluster=self.cluster,
+            tier=tier,
+            exporters=exporters,
+            options=self.options,
+            environment_name=self.environment_name,
+            service_name=f"{self.service_name}-sampler",
+            subnets=subnets,
+            cpu_architecture=cpu_architecture,
         )
 
     def _add_collector(
@@ -213,6 +247,7 @@ class CollectorGateway(Construct):
             health_check_endpoint=f"{health_host}:{HEALTH_PORT}",
             max_connection_age=max_connection_age,
             gateway_tls=self.tls.gateway_options() if self.tls is not None else None,
+            trace_routing=self.samplers.routing if self.samplers is not None else None,
         )
         check_tls_kept(self.tls, self.rendered_config)
         self.task_definition = ecs.FargateTaskDefinition(
@@ -308,25 +343,6 @@ class CollectorGateway(Construct):
         self.load_balancer = nlb.load_balancer
         self.load_balancer_security_group = nlb.security_group
 
-    def _scaling(
-        self, low: int, high: int, cpu_percent: int, memory_percent: int
-    ) -> ecs.ScalableTaskCount:
-        scaling = self.service.auto_scale_task_count(min_capacity=low, max_capacity=high)
-        scale_in, scale_out = Duration.seconds(300), Duration.seconds(60)
-        scaling.scale_on_cpu_utilization(
-            "CpuScaling",
-            target_utilization_percent=cpu_percent,
-            scale_in_cooldown=scale_in,
-            scale_out_cooldown=scale_out,
-        )
-        scaling.scale_on_memory_utilization(
-            "MemoryScaling",
-            target_utilization_percent=memory_percent,
-            scale_in_cooldown=scale_in,
-            scale_out_cooldown=scale_out,
-        )
-        return scaling
-
     # -- helpers for other services -------------------------------------------------------------
 
     def token_ecs_secret(self) -> dict[str, ecs.Secret]:
@@ -363,17 +379,3 @@ class CollectorGateway(Construct):
         """
         return ecs.ServiceConnectProps(namespace=self.namespace.namespace_arn)
 
-
-def _check_scaling(
-    desired: int, low: int, high: int, cpu_percent: int, memory_percent: int
-) -> None:
-    check_int("min_capacity", low, low=1, high=1000)
-    check_int("max_capacity", high, low=1, high=1000)
-    check_int("cpu_target_percent", cpu_percent, low=10, high=95)
-    check_int("memory_target_percent", memory_percent, low=10, high=95)
-    if low > high:
-        raise fail("min_capacity", f"must not exceed max_capacity ({high})", low)
-    if not low <= desired <= high:
-        raise fail(
-            "desired_count", f"must lie within min_capacity..max_capacity ({low}..{high})", desired
-        )

@@ -19,6 +19,16 @@ from otel_fargate.config import (
     SendingQueue,
     XRayExporter,
 )
+from otel_fargate.config.sampling import (
+    AllOf,
+    KeepAttribute,
+    KeepErrors,
+    KeepSlow,
+    Probabilistic,
+    RateLimit,
+    TailSampling,
+    TraceRouting,
+)
 from otel_fargate.config.tls import GatewayTlsOptions
 
 HONEYCOMB = OtlpExporter(
@@ -161,5 +171,39 @@ service:
         gateway_tls=GatewayTlsOptions(),
         environment_name="prod",
         service_name="checkout",
+    ),
+    "gateway-routing": CollectorConfigOptions(
+        preset="gateway",
+        exporters=(XRayExporter(), HONEYCOMB),
+        trace_routing=TraceRouting(hostname="otel-sampler.otel-fargate-prod.internal"),
+        memory_mib=896,
+        persistent_queues=True,
+        environment_name="prod",
+        service_name="otel-gateway",
+    ),
+    "sampler": CollectorConfigOptions(
+        preset="sampler",
+        exporters=(XRayExporter(), HONEYCOMB),
+        sampling=TailSampling(
+            policies=(
+                KeepErrors(),
+                KeepSlow(threshold_ms=2000),
+                KeepAttribute(key="tenant", values=("gold",)),
+                AllOf(
+                    name="checkout-sampled",
+                    policies=(
+                        KeepAttribute(key="service.name", values=("checkout",)),
+                        Probabilistic(percent=50),
+                    ),
+                ),
+                RateLimit(spans_per_second=2000),
+                Probabilistic(percent=5),
+            ),
+            expected_new_traces_per_second=200,
+        ),
+        memory_mib=1920,
+        persistent_queues=True,
+        environment_name="prod",
+        service_name="otel-sampler",
     ),
 }

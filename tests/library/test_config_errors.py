@@ -32,7 +32,7 @@ def _sidecar(**kwargs: Any) -> CollectorConfigOptions:
 
 def test_unknown_preset() -> None:
     with pytest.raises(
-        ConfigError, match=r"^preset: must be one of sidecar, agent, gateway, got 'daemon'$"
+        ConfigError, match=r"^preset: must be one of sidecar, agent, gateway, sampler, got 'daemon'$"
     ):
         CollectorConfigOptions(preset="daemon")  # type: ignore[arg-type]
 

@@ -98,7 +98,8 @@ def check_guards(
     """The controls of ``preset`` still hold in ``config`` (one layer's result).
 
     A gateway's OTLP receivers authenticate; everything else every preset listens on is on
-    loopback. The exceptions: a gateway's OTLP receivers, and the health check, whose
+    loopback. The exceptions: a gateway's or sampler's OTLP receivers (a sampler's security
+    group admits the routing gateway only), and the health check, whose
     endpoint the typed ``health_check_endpoint`` option decides (validation pins the
     extension to it; a gateway behind the internal NLB uses ``0.0.0.0:13133``).
     """
@@ -111,7 +112,7 @@ def check_guards(
         for eid, _settings in _sections(config, "extensions")
         if component_type(eid) == "health_check"
     }
-    if preset == "gateway":
+    if preset in ("gateway", "sampler"):
         allowed |= {f"{where}.endpoint" for where, _settings in _receiver_protocols(config)}
     check_loopback_listeners(config, layer=layer, allowed=frozenset(allowed))
 

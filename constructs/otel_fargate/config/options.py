@@ -30,6 +30,7 @@ from .option_checks import (
     check_stop_timeout,
     split_host_port,
 )
+from .sampling import TailSampling, TraceRouting, check_tiers
 from .secrets import SecretRef
 from .sizing import Sizing, size_for
 from .tls import GatewayTlsOptions, check_gateway_tls
@@ -45,10 +46,10 @@ __all__ = [
     "split_host_port",
 ]
 
-Preset = Literal["sidecar", "agent", "gateway"]
+Preset = Literal["sidecar", "agent", "gateway", "sampler"]
 
 #: The presets ``render`` knows.
-PRESETS: tuple[Preset, ...] = ("sidecar", "agent", "gateway")
+PRESETS: tuple[Preset, ...] = ("sidecar", "agent", "gateway", "sampler")
 
 #: Processors the presets own; user processors may not reuse these ids.
 RESERVED_PROCESSORS = frozenset(
@@ -66,8 +67,9 @@ class CollectorConfigOptions:
     Attributes:
         preset: ``"sidecar"`` (receive on localhost, export to the backends directly),
             ``"agent"`` (receive on localhost, forward to the gateway with a bearer token)
-            or ``"gateway"`` (receive from the VPC with bearer-token auth, export to the
-            backends). Required.
+            ``"gateway"`` (receive from the VPC with bearer-token auth, export to the
+            backends) or ``"sampler"`` (receive traces from a routing gateway, decide with
+            ``tail_sampling``, export the kept ones). Required.
         exporters: the backends. Required (at least one) for sidecar and gateway; must be
             empty for the agent, which forwards everything to the gateway and lets the
             gateway export. Two exporters of one type need distinct names.
@@ -136,6 +138,12 @@ class CollectorConfigOptions:
             naming another type is refused (a deprecated id of a renamed type counts as the
             type); default: ``None``, not checked. The constructs pass their image's.
         image_description: how error messages name that image; default: ``"the image"``.
+        sampling: sampler only, and required there: the tail-sampling policies and sizing
+            (:class:`~otel_fargate.config.sampling.TailSampling`). The sampler keeps only
+            the exporters that take traces.
+        trace_routing: gateway only: route traces by trace id to the samplers
+            (:class:`~otel_fargate.config.sampling.TraceRouting`) instead of to the trace
+            exporters, which the samplers own; default: traces go to the exporters.
     """
 
     preset: Preset
@@ -169,6 +177,8 @@ class CollectorConfigOptions:
     forward_signals: tuple[Signal, ...] | None = None
     components: ComponentSet | None = None
     image_description: str = "the image"
+    sampling: TailSampling | None = None
+    trace_routing: TraceRouting | None = None
     sizing: Sizing = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -211,6 +221,7 @@ class CollectorConfigOptions:
         check_gateway_tls(self.gateway_tls, preset=self.preset)
         object.__setattr__(self, "environment", check_environment(self.environment))
         self._check_image()
+        check_tiers(self.preset, self.sampling, self.trace_routing, self.exporters, self.sizing)
         for index, secret in enumerate(self.secrets):
             if not isinstance(secret, SecretRef):
                 raise fail(f"secrets[{index}]", "must be a SecretRef", secret, error=ConfigError)

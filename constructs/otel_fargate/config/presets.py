@@ -39,11 +39,14 @@ from .options import CollectorConfigOptions
 from .processors import processor_signals
 from .secrets import env_ref
 from .sizing import Sizing
+from .tiers import ROUTING_EXPORTER_ID, exported_signals, exporters_in_use, trace_routing
 from .tls import exporter_tls, gateway_tls
 from .validate import component_type
 
 #: The agent's exporter to the gateway.
 GATEWAY_EXPORTER_ID = "otlp_grpc/gateway"
+#: Presets whose OTLP receivers listen beyond loopback and that detect no resource.
+_SHARED_TIERS = ("gateway", "sampler")
 
 Config = dict[str, Any]
 Fragment = Callable[[CollectorConfigOptions], Config]
@@ -54,19 +57,23 @@ def base(options: CollectorConfigOptions) -> Config:
     """Health check, memory limiter, resource detection (where a pipeline uses it), batch."""
     extensions: Config = {"health_check": {"endpoint": options.health_check_endpoint, "path": "/"}}
     processors: Config = {"memory_limiter": options.sizing.memory_limiter}
-    if options.preset != "gateway" or options.self_telemetry_namespace is not None:
+    if options.preset not in _SHARED_TIERS or options.self_telemetry_namespace is not None:
         processors["resource_detection"] = _resource_detection()
+    if options.preset == "sampler" and options.sampling is not None:
+        processors["tail_sampling"] = options.sampling.render(options.sizing)
     processors["batch"] = {"send_batch_size": 8192, "send_batch_max_size": 8192, "timeout": "200ms"}
     return {"extensions": extensions, "processors": processors}
 
 
 def otlp_receivers(options: CollectorConfigOptions) -> Config:
-    """OTLP on 4317/4318: loopback for sidecar and agent, every interface for a gateway."""
-    host = "0.0.0.0" if options.preset == "gateway" else "127.0.0.1"
-    protocols = {
-        "grpc": {"endpoint": f"{host}:{OTLP_GRPC_PORT}"},
-        "http": {"endpoint": f"{host}:{OTLP_HTTP_PORT}"},
-    }
+    """OTLP on 4317/4318: loopback for sidecar and agent, every interface for a gateway; a
+    sampler takes OTLP/gRPC from the routing gateway only (its security group admits nothing
+    else).
+    """
+    host = "0.0.0.0" if options.preset in _SHARED_TIERS else "127.0.0.1"
+    protocols: Config = {"grpc": {"endpoint": f"{host}:{OTLP_GRPC_PORT}"}}
+    if options.preset != "sampler":
+        protocols["http"] = {"endpoint": f"{host}:{OTLP_HTTP_PORT}"}
     return {"receivers": {"otlp": {"protocols": protocols}}}
 
 
@@ -119,7 +126,7 @@ def typed_exporters(options: CollectorConfigOptions) -> Config:
     """The typed exporters and the extensions (authenticators) they need."""
     extensions: Config = {}
     exporters: Config = {}
-    for exporter in options.exporters:
+    for exporter in exporters_in_use(options):
         for eid, settings in exporter.extensions().items():
             if eid in extensions and extensions[eid] != settings:
                 raise ConfigError(
@@ -187,6 +194,7 @@ FRAGMENTS: tuple[Fragment, ...] = (
     gateway_auth,
     gateway_tls,
     agent_forwarding,
+    trace_routing,
     typed_exporters,
     debugging,
     user_processors,
@@ -230,9 +238,13 @@ def routes(options: CollectorConfigOptions) -> dict[Signal, list[str]]:
     if options.preset == "agent":
         for signal in options.effective_forward_signals:
             found[signal].append(GATEWAY_EXPORTER_ID)
-    for exporter in options.exporters:
+    if options.preset == "gateway" and options.trace_routing is not None:
+        found["traces"].append(ROUTING_EXPORTER_ID)
+    exported = exported_signals(options)
+    for exporter in exporters_in_use(options):
         for signal in exporter.signals:
-            found[signal].append(exporter.component_id)
+            if signal in exported:
+                found[signal].append(exporter.component_id)
     return found
 
 
@@ -241,10 +253,12 @@ def _chain(options: CollectorConfigOptions, signal: Signal) -> list[str]:
     that serve ``signal`` between.
     """
     chain = ["memory_limiter"]
-    if options.preset != "gateway":
+    if options.preset not in _SHARED_TIERS:
         chain.append("resource_detection")
     user = options.processors if options.processors is not None else {}
     chain.extend(pid for pid in user if signal in processor_signals(component_type(pid)))
+    if options.preset == "sampler":
+        chain.append("tail_sampling")
     chain.append("batch")
     return chain
 
@@ -327,9 +341,11 @@ def build_preset(options: CollectorConfigOptions) -> Config:
     config: Config = {}
     for fragment in FRAGMENTS:
         merge_fragment(config, fragment(options))
-    queues = [(e.component_id, e.setting) for e in options.exporters]
+    queues = [(e.component_id, e.setting) for e in exporters_in_use(options)]
     if options.preset == "agent":
         queues.insert(0, (GATEWAY_EXPORTER_ID, f"exporters.{GATEWAY_EXPORTER_ID}"))
+    if ROUTING_EXPORTER_ID in config["exporters"]:
+        queues.insert(0, (ROUTING_EXPORTER_ID, f"exporters.{ROUTING_EXPORTER_ID}"))
     size_queues(config, options.sizing, queues)
     # batch reads last in the YAML, as it runs last in every pipeline
     config["processors"]["batch"] = config["processors"].pop("batch")

@@ -119,10 +119,10 @@ def check_gateway_tls(value: object, *, preset: str) -> None:
         return
     if not isinstance(value, GatewayTlsOptions):
         raise fail("gateway_tls", "must be a GatewayTlsOptions or None", value, error=ConfigError)
-    if preset == "sidecar":
+    if preset not in ("agent", "gateway"):
         raise fail(
             "gateway_tls",
-            "only the agent and gateway presets speak to each other (preset 'sidecar')",
+            f"only the agent and gateway presets speak to each other (preset {preset!r})",
             value,
             error=ConfigError,
         )

@@ -1,0 +1,53 @@
+"""Autoscaling of a collector service: bounds and target tracking on CPU and memory."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_ecs as ecs
+
+from .checks import check_int, fail
+
+#: Scale in slowly (a collector leaving drops its connections), out quickly.
+SCALE_IN_COOLDOWN = Duration.seconds(300)
+SCALE_OUT_COOLDOWN = Duration.seconds(60)
+
+
+def check_scaling(
+    *, desired: int, low: int, high: int, cpu_percent: int, memory_percent: int, prefix: str = ""
+) -> None:
+    """Bounds 1..1000 with ``low <= desired <= high``; targets from 10 to 95 %.
+
+    ``prefix`` goes before every setting name in errors (``sampling.``).
+    """
+    check_int(f"{prefix}min_capacity", low, low=1, high=1000)
+    check_int(f"{prefix}max_capacity", high, low=1, high=1000)
+    check_int(f"{prefix}cpu_target_percent", cpu_percent, low=10, high=95)
+    check_int(f"{prefix}memory_target_percent", memory_percent, low=10, high=95)
+    if low > high:
+        raise fail(f"{prefix}min_capacity", f"must not exceed max_capacity ({high})", low)
+    if not low <= desired <= high:
+        raise fail(
+            f"{prefix}desired_count",
+            f"must lie within min_capacity..max_capacity ({low}..{high})",
+            desired,
+        )
+
+
+def autoscale(
+    service: ecs.FargateService, *, low: int, high: int, cpu_percent: int, memory_percent: int
+) -> ecs.ScalableTaskCount:
+    """Target tracking on CPU and on memory between ``low`` and ``high`` tasks."""
+    scaling = service.auto_scale_task_count(min_capacity=low, max_capacity=high)
+    scaling.scale_on_cpu_utilization(
+        "CpuScaling",
+        target_utilization_percent=cpu_percent,
+        scale_in_cooldown=SCALE_IN_COOLDOWN,
+        scale_out_cooldown=SCALE_OUT_COOLDOWN,
+    )
+    scaling.scale_on_memory_utilization(
+        "MemoryScaling",
+        target_utilization_percent=memory_percent,
+        scale_in_cooldown=SCALE_IN_COOLDOWN,
+        scale_out_cooldown=SCALE_OUT_COOLDOWN,
+    )
+    return scaling

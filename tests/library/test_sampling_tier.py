@@ -1,0 +1,155 @@
+"""The sampling tier's template: samplers reachable only from the routing gateway, one A record
+per sampler task, the trace exporters' IAM on the samplers and the rest on the gateway.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+from aws_cdk.assertions import Template
+from otel_fargate import (
+    CloudWatchEmfExporter,
+    CollectorGateway,
+    KeepErrors,
+    OtelFargateError,
+    Probabilistic,
+    SamplingTier,
+    TailSampling,
+    XRayExporter,
+)
+
+from tests.conftest import collector_config_text, collector_containers
+from tests.library.test_gateway_edge import (
+    group_id,
+    ingress_of,
+    new_cluster,
+    new_stack,
+    resources,
+    sg_ref,
+)
+
+EMF = CloudWatchEmfExporter(namespace="Checkout", log_group_name="/otel/prod/metrics")
+
+
+@pytest.fixture(scope="module")
+def tier() -> tuple[Template, CollectorGateway]:
+    stack = new_stack("SamplingTier")
+    gateway = CollectorGateway(
+        stack,
+        "Gateway",
+        cluster=new_cluster(stack),
+        exporters=[XRayExporter(), EMF],
+        environment_name="prod",
+        sampling=SamplingTier(
+            tail_sampling=TailSampling(policies=(KeepErrors(), Probabilistic(percent=5))),
+            max_capacity=8,
+        ),
+    )
+    return Template.from_stack(stack), gateway
+
+
+def configs(template: Template) -> dict[str, dict[str, Any]]:
+    """Rendered collector configs by task family."""
+    out = {}
+    for container in collector_containers(template.to_json()):
+        text = collector_config_text(container)
+        out[text] = yaml.safe_load(text)
+    return out
+
+
+def policy_actions(template: Template, role_prefix: str) -> set[str]:
+    actions: set[str] = set()
+    for props in resources(template, "AWS::IAM::Policy").values():
+        roles = json.dumps(props.get("Roles", []))
+        if role_prefix not in roles:
+            continue
+        for statement in props["PolicyDocument"]["Statement"]:
+            found = statement["Action"]
+            actions.update([found] if isinstance(found, str) else found)
+    return actions
+
+
+def test_the_gateway_routes_traces_to_the_samplers_dns_name(
+    tier: tuple[Template, CollectorGateway],
+) -> None:
+    template, gateway = tier
+    by_task = configs(template)
+    gateway_config = next(c for c in by_task.values() if "load_balancing" in c["exporters"])
+    sampler_config = next(c for c in by_task.values() if "tail_sampling" in c["processors"])
+    dns = gateway_config["exporters"]["load_balancing"]["resolver"]["dns"]
+    assert dns["hostname"] == "otel-sampler.otel-sampling.prod.internal"
+    assert gateway.samplers is not None
+    assert gateway.samplers.routing.hostname == dns["hostname"]
+    assert gateway_config["service"]["pipelines"]["traces"]["exporters"] == ["load_balancing"]
+    assert sampler_config["service"]["pipelines"]["traces"]["exporters"] == ["awsxray"]
+    assert "metrics" not in sampler_config["service"]["pipelines"]
+
+
+def test_one_a_record_per_sampler_task_in_a_private_dns_namespace(
+    tier: tuple[Template, CollectorGateway],
+) -> None:
+    template, _ = tier
+    (namespace,) = resources(template, "AWS::ServiceDiscovery::PrivateDnsNamespace").values()
+    assert namespace["Name"] == "otel-sampling.prod.internal"
+    services = resources(template, "AWS::ServiceDiscovery::Service").values()
+    (sampler,) = [s for s in services if s.get("Name") == "otel-sampler"]
+    assert sampler["DnsConfig"]["DnsRecords"] == [{"TTL": 10, "Type": "A"}]
+    assert sampler["DnsConfig"]["RoutingPolicy"] == "MULTIVALUE"
+    ecs_services = resources(template, "AWS::ECS::Service")
+    registered = [s for s in ecs_services.values() if s.get("ServiceRegistries")]
+    assert len(registered) == 1
+    assert registered[0]["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {
+        "Enable": True,
+        "Rollback": True,
+    }
+
+
+def test_samplers_accept_otlp_grpc_from_the_routing_gateway_only(
+    tier: tuple[Template, CollectorGateway],
+) -> None:
+    template, _ = tier
+    samplers = group_id(template, "otel-gateway-sampler: OTLP/gRPC from the routing gateway")
+    gateway = group_id(template, "otel-gateway collector gateway")
+    assert ingress_of(template, samplers) == [(4317, sg_ref(gateway))]
+
+
+def test_trace_exporter_iam_sits_on_the_samplers_and_metrics_iam_on_the_gateway(
+    tier: tuple[Template, CollectorGateway],
+) -> None:
+    template, _ = tier
+    roles = resources(template, "AWS::IAM::Role")
+    sampler_role = next(lid for lid in roles if "Samplers" in lid and "TaskRole" in lid)
+    gateway_role = next(
+        lid for lid in roles if "Samplers" not in lid and "TaskDefinitionTaskRole" in lid
+    )
+    assert "xray:PutTraceSegments" in policy_actions(template, sampler_role)
+    assert "xray:PutTraceSegments" not in policy_actions(template, gateway_role)
+    assert "logs:PutLogEvents" in policy_actions(template, gateway_role)
+
+
+def test_scaling_holds_two_to_eight_samplers(tier: tuple[Template, CollectorGateway]) -> None:
+    template, _ = tier
+    targets = resources(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()
+    assert sorted((t["MinCapacity"], t["MaxCapacity"]) for t in targets) == [(2, 6), (2, 8)]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_capacity": 9}, "sampling.max_capacity: the routing gateway finds samplers by DNS"),
+        ({"min_capacity": 1, "desired_count": 1}, "sampling.min_capacity: must be a whole number >= 2"),
+        ({"memory_mib": 100}, "sampling."),
+    ],
+)
+def test_bad_tier_settings_are_named(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(OtelFargateError) as caught:
+        SamplingTier(**kwargs)
+    assert message in str(caught.value)
+
+
+def test_sampling_takes_only_a_tier_or_tail_sampling() -> None:
+    with pytest.raises(OtelFargateError, match=r"^sampling: must be SamplingTier"):
+        SamplingTier.of({"policies": []})
