@@ -218,6 +218,8 @@ class SinkState:
     resources: list[dict[str, str]] = field(default_factory=list)
     requests: Counter[str] = field(default_factory=Counter)
     authorization: set[str] = field(default_factory=set)
+    #: spans received per trace id and resource ``service.name``
+    traces: dict[bytes, Counter[str]] = field(default_factory=dict)
 
 
 def _attributes(attributes: Any) -> dict[str, str]:
@@ -299,9 +301,12 @@ class OtlpSink:
             if path == "/v1/traces":
                 traces = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
                 for resource_spans in traces.resource_spans:
-                    state.resources.append(_attributes(resource_spans.resource.attributes))
+                    resource = _attributes(resource_spans.resource.attributes)
+                    state.resources.append(resource)
+                    service = resource.get("service.name", "")
                     for scope_spans in resource_spans.scope_spans:
                         for span in scope_spans.spans:
+                            state.traces.setdefault(bytes(span.trace_id), Counter())[service] += 1
                             state.spans += 1
                             state.span_ids.add(bytes(span.trace_id) + bytes(span.span_id))
                             state.span_names[span.name] += 1
