@@ -7,7 +7,7 @@ Public names:
 * :class:`CollectorImage`: the bundled, slim or registry collector image.
 * :class:`CollectorMonitoring`: dashboard and alarms from the collector's own metrics.
 * :class:`CollectorOptions`: the options the sidecar and the gateway share.
-* The configuration options and exporters of :mod:`otel_fargate.config`.
+* The configuration options, exporters and receivers of :mod:`otel_fargate.config`.
 
 Names are loaded when first used, so ``import otel_fargate.config`` (pure Python: rendering
 and validation) never starts the CDK's Node.js runtime.
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         OtlpExporter,
         RenderedConfig,
         SecretRef,
+        XRayDaemonReceiver,
         XRayExporter,
         exporters_from_spec,
     )
@@ -57,6 +58,7 @@ _HOMES: dict[str, str] = {
     "OtlpExporter": "config",
     "RenderedConfig": "config",
     "SecretRef": "config",
+    "XRayDaemonReceiver": "config",
     "XRayExporter": "config",
     "exporters_from_spec": "config",
     "render": "config",
@@ -92,6 +94,7 @@ __all__ = [
     "OtlpExporter",
     "RenderedConfig",
     "SecretRef",
+    "XRayDaemonReceiver",
     "XRayExporter",
     "exporters_from_spec",
     "log_retention",

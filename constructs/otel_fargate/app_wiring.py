@@ -10,7 +10,13 @@ from typing import Final
 from aws_cdk import aws_ecs as ecs
 
 from .checks import fail
-from .names import COLLECTOR_CONTAINER_NAME, OTLP_GRPC_PORT, OTLP_HTTP_PORT
+from .config import Receiver, XRayDaemonReceiver
+from .names import (
+    COLLECTOR_CONTAINER_NAME,
+    OTLP_GRPC_PORT,
+    OTLP_HTTP_PORT,
+    XRAY_DAEMON_ADDRESS_ENV,
+)
 
 #: Environment variable names that the sidecar sets on application containers.
 OTEL_ENV_NAMES: Final = (
@@ -56,6 +62,33 @@ def otel_environment(
             for signal in ("traces", "metrics", "logs")
         },
     }
+
+
+def receiver_environment(receivers: Sequence[Receiver]) -> dict[str, str]:
+    """What points an app's instrumentation at the collector's typed receivers: the X-Ray
+    SDKs' daemon address when the collector runs an :class:`XRayDaemonReceiver`.
+    """
+    for receiver in receivers:
+        if isinstance(receiver, XRayDaemonReceiver):
+            return {XRAY_DAEMON_ADDRESS_ENV: receiver.daemon_address}
+    return {}
+
+
+def check_receiver_variables(
+    container_name: str, existing: Mapping[str, str | None], ours: Mapping[str, str]
+) -> None:
+    """An app that sets a receiver's variable itself must set what the sidecar would: a
+    different daemon address would send its segments where nothing listens.
+    """
+    for key, value in ours.items():
+        if key in existing and existing[key] != value:
+            given = existing[key] if existing[key] is not None else "(a secret)"
+            raise fail(
+                f"app_containers.{container_name}.{key}",
+                f"the collector's receiver listens at {value!r}; leave the variable unset (the "
+                f"sidecar sets it) or set it to that",
+                given,
+            )
 
 
 def existing_variables(

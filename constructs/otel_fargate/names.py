@@ -33,6 +33,12 @@ ZPAGES_ENDPOINT: Final = "127.0.0.1:55679"
 QUEUE_DIRECTORY: Final = "/var/lib/otelcol/queue"
 #: The file_storage extension that holds them.
 QUEUE_STORAGE_ID: Final = "file_storage/queue"
+#: The X-Ray daemon's port: segments over UDP, the sampling proxy over TCP
+#: (``XRayDaemonReceiver``, loopback only).
+XRAY_DAEMON_PORT: Final = 2000
+#: The variable the X-Ray SDKs read the daemon address from (``host:port``, or
+#: ``tcp:host:port udp:host:port`` when the two differ).
+XRAY_DAEMON_ADDRESS_ENV: Final = "AWS_XRAY_DAEMON_ADDRESS"
 #: Path of the probe inside the bundled images.
 BUNDLED_PROBE_PATH: Final = "/healthcheck"
 

@@ -34,7 +34,8 @@ class CollectorSidecar(Construct):
     has ``tls``.
 
     Application containers passed in ``app_containers`` (or later to :meth:`wire_app_container`)
-    get the OTLP environment variables and start only after the collector is ``HEALTHY``, so ECS
+    get the OTLP environment variables (and ``AWS_XRAY_DAEMON_ADDRESS`` with
+    ``receivers=[XRayDaemonReceiver()]``) and start only after the collector is ``HEALTHY``, so ECS
     starts the collector first and stops it last.
 
     Args:
@@ -193,24 +194,33 @@ class CollectorSidecar(Construct):
         iams = [self.rendered_config.iam]
         if self.gateway is not None:
             iams.append(self.gateway.rendered_config.iam)
-        return app_wiring.otel_environment(
-            container.container_name,
-            app_protocol=self.app_protocol,
-            environment_name=self.environment_name,
-            uses_xray=any(iam.xray_write or iam.xray_otlp_spans for iam in iams),
-            signals=self.rendered_config.otlp_signals,
-        )
+        return {
+            **app_wiring.otel_environment(
+                container.container_name,
+                app_protocol=self.app_protocol,
+                environment_name=self.environment_name,
+                uses_xray=any(iam.xray_write or iam.xray_otlp_spans for iam in iams),
+                signals=self.rendered_config.otlp_signals,
+            ),
+            **app_wiring.receiver_environment(self.options.receivers),
+        }
 
     def wire_app_container(self, container: ecs.ContainerDefinition) -> None:
         """Point ``container`` at the collector and make it wait until the collector is healthy.
 
         Environment variables the container already sets are kept. An app that sets only one of
         ``OTEL_EXPORTER_OTLP_ENDPOINT`` and ``OTEL_EXPORTER_OTLP_PROTOCOL`` gets the other to
-        match; a pair that contradicts itself is refused.
+        match; a pair that contradicts itself is refused. With an X-Ray daemon receiver, the
+        container gets ``AWS_XRAY_DAEMON_ADDRESS``; one it sets to another address is refused.
         """
         app_wiring.check_app_container(container, self.task_definition)
         existing = app_wiring.existing_variables(container, self.task_definition)
         ours = self.otel_environment(container)
+        app_wiring.check_receiver_variables(
+            container.container_name,
+            existing,
+            app_wiring.receiver_environment(self.options.receivers),
+        )
         for key, value in app_wiring.missing_variables(
             container.container_name, existing, ours
         ).items():
