@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+import jsii
 from aws_cdk import aws_ecs as ecs
 
 from .checks import fail
@@ -168,14 +169,22 @@ def check_app_container(
 
 
 def reserved(task_definition: ecs.TaskDefinition) -> tuple[int, int]:
-    """CPU units and MiB of memory the task's containers reserve so far."""
+    """CPU units and MiB of memory the task's containers reserve so far: every container of
+    the task, wherever in the tree it was created (the FireLens log router of ``stdout_logs``
+    is a child of the sidecar, not of the task definition).
+    """
     used_cpu = used_memory = 0
-    for child in task_definition.node.children:
-        if isinstance(child, ecs.ContainerDefinition):
-            rendered = child.render_container_definition(task_definition)
-            used_cpu += int(rendered.cpu or 0)
-            used_memory += int(rendered.memory or rendered.memory_reservation or 0)
+    for child in task_containers(task_definition):
+        rendered = child.render_container_definition(task_definition)
+        used_cpu += int(rendered.cpu or 0)
+        used_memory += int(rendered.memory or rendered.memory_reservation or 0)
     return used_cpu, used_memory
+
+
+def task_containers(task_definition: ecs.TaskDefinition) -> list[ecs.ContainerDefinition]:
+    """The task definition's containers in the order its template lists them."""
+    containers: list[ecs.ContainerDefinition] = jsii.get(task_definition, "containers")
+    return list(containers)
 
 
 def as_int(value: object) -> int | None:

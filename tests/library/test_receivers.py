@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aws_cdk import aws_ecs as ecs
 from aws_cdk.assertions import Match, Template
 from otel_fargate import CollectorGateway, CollectorSidecar, OtelFargateError
 from otel_fargate.config import (
     CollectorConfigOptions,
     ConfigError,
     DebugExporter,
+    FluentForwardReceiver,
     XRayDaemonReceiver,
     XRayExporter,
     render,
@@ -275,3 +277,136 @@ def test_gateway_construct_refuses_receivers() -> None:
     with pytest.raises(ConfigError, match=r"receivers: the gateway preset"):
         CollectorGateway(stack, "Gateway", cluster=new_cluster(stack), exporters=[XRayExporter()],
                          receivers=[XRayDaemonReceiver()])
+
+
+# --- stdout logs through FireLens ----------------------------------------------------------
+
+
+def _stdout_stack(name: str, **options: Any) -> tuple[Template, CollectorSidecar]:
+    stack = new_stack(name)
+    task, app = app_task(stack, memory=256)
+    sidecar = CollectorSidecar(
+        stack, "Otel", task_definition=task, app_containers=[app],
+        exporters=[DebugExporter(signals=("logs",))], stdout_logs=True, **options,
+    )
+    return Template.from_stack(stack), sidecar
+
+
+def test_fluent_forward_receiver_renders_into_the_logs_pipeline() -> None:
+    rendered = render(
+        CollectorConfigOptions(
+            preset="sidecar", exporters=(DebugExporter(),), receivers=(FluentForwardReceiver(),)
+        )
+    )
+    assert rendered.config["receivers"]["fluent_forward"] == {"endpoint": "127.0.0.1:8006"}
+    pipelines = rendered.config["service"]["pipelines"]
+    assert pipelines["logs"]["receivers"] == ["otlp", "fluent_forward"]
+    assert pipelines["traces"]["receivers"] == ["otlp"]
+
+
+def test_stdout_logs_add_a_firelens_router_and_route_the_app_through_it() -> None:
+    # GIVEN a sidecar with stdout logs WHEN the stack synthesizes
+    template, sidecar = _stdout_stack("StdoutLogs", log_retention_days=14)
+    found = containers(template)
+
+    # THEN the task has a pinned Fluent Bit FireLens router with ECS metadata on
+    router = found["log-router"]
+    assert router["Image"] == "public.ecr.aws/aws-observability/aws-for-fluent-bit:3.2.1"
+    assert router["FirelensConfiguration"] == {
+        "Type": "fluentbit", "Options": {"enable-ecs-log-metadata": "true"}
+    }
+    assert router["MemoryReservation"] == 64
+    assert router["Essential"] is False
+    assert router["LogConfiguration"]["LogDriver"] == "awslogs"
+    # AND its own output goes to a log group with the construct's retention
+    template.has_resource_properties(
+        "AWS::Logs::LogGroup", {"RetentionInDays": 14}
+    )
+    group = router["LogConfiguration"]["Options"]["awslogs-group"]["Ref"]
+    assert template.to_json()["Resources"][group]["Properties"]["RetentionInDays"] == 14
+    # AND the app logs through FireLens to the collector's fluent_forward receiver
+    app = found["checkout"]
+    assert app["LogConfiguration"] == {
+        "LogDriver": "awsfirelens",
+        "Options": {"Name": "forward", "Host": "127.0.0.1", "Port": "8006"},
+    }
+    assert {"Condition": "START", "ContainerName": "log-router"} in app["DependsOn"]
+    assert sidecar.rendered_config.config["service"]["pipelines"]["logs"]["receivers"] == [
+        "otlp", "fluent_forward"
+    ]
+
+
+def test_stdout_logs_forward_to_the_port_of_a_given_receiver() -> None:
+    template, _ = _stdout_stack(
+        "StdoutLogsPort", receivers=[FluentForwardReceiver(endpoint="127.0.0.1:8010")]
+    )
+    assert containers(template)["checkout"]["LogConfiguration"]["Options"]["Port"] == "8010"
+
+
+def test_without_stdout_logs_there_is_no_router() -> None:
+    stack = new_stack("NoStdoutLogs")
+    task, app = app_task(stack)
+    CollectorSidecar(stack, "Otel", task_definition=task, app_containers=[app],
+                     exporters=[DebugExporter()])
+    found = containers(Template.from_stack(stack))
+    assert "log-router" not in found
+    assert "LogConfiguration" not in found["checkout"]
+
+
+def test_stdout_logs_without_a_logs_exporter_are_refused() -> None:
+    stack = new_stack("StdoutNoLogs")
+    task, app = app_task(stack)
+    with pytest.raises(OtelFargateError, match=r"stdout_logs: .*no logs pipeline \(no exporter takes logs\).*got True"):
+        CollectorSidecar(stack, "Otel", task_definition=task, app_containers=[app],
+                         exporters=[XRayExporter()], stdout_logs=True)
+
+
+def test_stdout_logs_beside_a_replacement_are_refused() -> None:
+    stack = new_stack("StdoutReplacement")
+    task, app = app_task(stack)
+    with pytest.raises(OtelFargateError, match=r"stdout_logs: cannot be combined with config_replacement"):
+        CollectorSidecar(stack, "Otel", task_definition=task, app_containers=[app],
+                         config_replacement="receivers: {}", stdout_logs=True)
+
+
+def test_an_app_container_with_its_own_log_driver_is_refused() -> None:
+    stack = new_stack("StdoutOwnDriver")
+    task, _ = app_task(stack, memory=256)
+    logged = task.add_container(
+        "logged", image=ecs.ContainerImage.from_registry("my/app"), memory_limit_mib=128,
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="app"),
+    )
+    with pytest.raises(OtelFargateError, match=r"app_containers\.logged\.logging: .*leave its logging unset, got 'awslogs'"):
+        CollectorSidecar(stack, "Otel", task_definition=task, app_containers=[logged],
+                         exporters=[DebugExporter()], stdout_logs=True)
+
+
+def test_a_task_with_a_log_router_already_is_refused() -> None:
+    stack = new_stack("StdoutTwoRouters")
+    task, app = app_task(stack, memory=256)
+    task.add_firelens_log_router(
+        "Router", image=ecs.ContainerImage.from_registry("my/fluent-bit"), memory_limit_mib=64,
+        firelens_config=ecs.FirelensConfig(type=ecs.FirelensLogRouterType.FLUENTBIT),
+    )
+    with pytest.raises(OtelFargateError, match=r"stdout_logs: task .* already has a FireLens log router"):
+        CollectorSidecar(stack, "Otel", task_definition=task, app_containers=[app],
+                         exporters=[DebugExporter()], stdout_logs=True)
+
+
+def test_stdout_logs_must_be_a_bool() -> None:
+    stack = new_stack("StdoutNotBool")
+    task, app = app_task(stack)
+    with pytest.raises(OtelFargateError, match=r"stdout_logs: .*'yes'"):
+        CollectorSidecar(stack, "Otel", task_definition=task, app_containers=[app],
+                         exporters=[DebugExporter()], stdout_logs="yes")  # type: ignore[arg-type]
+
+
+def test_the_router_memory_counts_in_the_task() -> None:
+    # GIVEN a 1024 MiB task whose app and collector leave less than the router's 64 MiB
+    stack = new_stack("StdoutTooBig")
+    task, app = app_task(stack, memory=480)
+    CollectorSidecar(stack, "Otel", task_definition=task, app_containers=[app],
+                     exporters=[DebugExporter()], stdout_logs=True)
+    # WHEN the app synthesizes THEN the router's memory tips the task over, and synth says so
+    with pytest.raises(RuntimeError, match=r"memory_mib: the containers of task StdoutTooBig/Task reserve 1056 MiB"):
+        Template.from_stack(stack)

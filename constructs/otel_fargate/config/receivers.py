@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from otel_fargate.checks import fail
 from otel_fargate.errors import ConfigError
-from otel_fargate.names import XRAY_DAEMON_PORT
+from otel_fargate.names import FLUENT_FORWARD_PORT, XRAY_DAEMON_PORT
 
 from .exporters.base import Signal, non_empty
 from .option_checks import split_host_port
@@ -128,6 +128,42 @@ class XRayDaemonReceiver(Receiver):
         if self.region is not None:
             proxy["region"] = self.region
         return {"endpoint": self.endpoint, "transport": "udp", "proxy_server": proxy}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FluentForwardReceiver(Receiver):
+    """Logs over the Fluent Forward protocol (the contrib ``fluent_forward`` receiver), as the
+    FireLens log router forwards what app containers write to stdout and stderr.
+
+    Each record's ``log`` field becomes the log body and its other fields (FireLens adds
+    ``source``, ``container_id``, ``container_name``, ``ecs_cluster``, ``ecs_task_arn``,
+    ``ecs_task_definition``) log attributes. The sidecar's ``stdout_logs=True`` adds this
+    receiver itself.
+
+    Attributes:
+        name: component name; default: plain ``fluent_forward``.
+        endpoint: the TCP address; default: ``127.0.0.1:8006`` (not 24224, where FireLens's
+            own router listens).
+    """
+
+    component_type: ClassVar[str] = "fluent_forward"
+    signals: ClassVar[tuple[Signal, ...]] = ("logs",)
+
+    name: str | None = None
+    endpoint: str = f"127.0.0.1:{FLUENT_FORWARD_PORT}"
+
+    def __post_init__(self) -> None:
+        self.check_name()
+        self.check_endpoint("endpoint")
+
+    @property
+    def port(self) -> int:
+        """The port FireLens forwards to."""
+        return split_host_port(self.endpoint, setting=f"{self.setting}.endpoint")[1]
+
+    def render(self) -> dict[str, Any]:
+        """The receiver's YAML block."""
+        return {"endpoint": self.endpoint}
 
 
 #: The presets typed receivers run in: those in the app's task.
