@@ -7,7 +7,7 @@ Public names:
 * :class:`CollectorImage`: the bundled, slim or registry collector image.
 * :class:`CollectorMonitoring`: dashboard and alarms from the collector's own metrics.
 * :class:`CollectorOptions`: the options the sidecar and the gateway share.
-* The configuration options and exporters of :mod:`otel_fargate.config`.
+* The configuration options, exporters and receivers of :mod:`otel_fargate.config`.
 
 Names are loaded when first used, so ``import otel_fargate.config`` (pure Python: rendering
 and validation) never starts the CDK's Node.js runtime.
@@ -30,10 +30,12 @@ if TYPE_CHECKING:
         CloudWatchLogsExporter,
         CollectorConfigOptions,
         DebugExporter,
+        FluentForwardReceiver,
         OAuth2ClientCredentials,
         OtlpExporter,
         RenderedConfig,
         SecretRef,
+        XRayDaemonReceiver,
         XRayExporter,
         exporters_from_spec,
     )
@@ -65,10 +67,12 @@ _HOMES: dict[str, str] = {
     "CloudWatchLogsExporter": "config",
     "CollectorConfigOptions": "config",
     "DebugExporter": "config",
+    "FluentForwardReceiver": "config",
     "OAuth2ClientCredentials": "config",
     "OtlpExporter": "config",
     "RenderedConfig": "config",
     "SecretRef": "config",
+    "XRayDaemonReceiver": "config",
     "XRayExporter": "config",
     "exporters_from_spec": "config",
     "render": "config",
@@ -110,6 +114,7 @@ __all__ = [
     "ConfigError",
     "DebugExporter",
     "EnvironmentConfigError",
+    "FluentForwardReceiver",
     "GatewayTls",
     "HealthCheckTiming",
     "KeepAttribute",
@@ -126,6 +131,7 @@ __all__ = [
     "SecretRef",
     "TailSampling",
     "TraceRouting",
+    "XRayDaemonReceiver",
     "XRayExporter",
     "exporters_from_spec",
     "log_retention",

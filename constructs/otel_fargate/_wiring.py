@@ -56,6 +56,7 @@ def render_collector(
         environment_name=environment,
         service_name=service,
         processors=options.processors,
+        receivers=tuple(options.receivers),
         overrides=options.config_overrides,
         replacement=options.config_replacement,
         self_telemetry_namespace=options.self_telemetry_namespace,

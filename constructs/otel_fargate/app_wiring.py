@@ -7,10 +7,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+import jsii
 from aws_cdk import aws_ecs as ecs
 
 from .checks import fail
-from .names import COLLECTOR_CONTAINER_NAME, OTLP_GRPC_PORT, OTLP_HTTP_PORT
+from .config import Receiver, XRayDaemonReceiver
+from .names import (
+    COLLECTOR_CONTAINER_NAME,
+    OTLP_GRPC_PORT,
+    OTLP_HTTP_PORT,
+    XRAY_DAEMON_ADDRESS_ENV,
+)
 
 #: Environment variable names that the sidecar sets on application containers.
 OTEL_ENV_NAMES: Final = (
@@ -56,6 +63,33 @@ def otel_environment(
             for signal in ("traces", "metrics", "logs")
         },
     }
+
+
+def receiver_environment(receivers: Sequence[Receiver]) -> dict[str, str]:
+    """What points an app's instrumentation at the collector's typed receivers: the X-Ray
+    SDKs' daemon address when the collector runs an :class:`XRayDaemonReceiver`.
+    """
+    for receiver in receivers:
+        if isinstance(receiver, XRayDaemonReceiver):
+            return {XRAY_DAEMON_ADDRESS_ENV: receiver.daemon_address}
+    return {}
+
+
+def check_receiver_variables(
+    container_name: str, existing: Mapping[str, str | None], ours: Mapping[str, str]
+) -> None:
+    """An app that sets a receiver's variable itself must set what the sidecar would: a
+    different daemon address would send its segments where nothing listens.
+    """
+    for key, value in ours.items():
+        if key in existing and existing[key] != value:
+            given = existing[key] if existing[key] is not None else "(a secret)"
+            raise fail(
+                f"app_containers.{container_name}.{key}",
+                f"the collector's receiver listens at {value!r}; leave the variable unset (the "
+                f"sidecar sets it) or set it to that",
+                given,
+            )
 
 
 def existing_variables(
@@ -135,14 +169,22 @@ def check_app_container(
 
 
 def reserved(task_definition: ecs.TaskDefinition) -> tuple[int, int]:
-    """CPU units and MiB of memory the task's containers reserve so far."""
+    """CPU units and MiB of memory the task's containers reserve so far: every container of
+    the task, wherever in the tree it was created (the FireLens log router of ``stdout_logs``
+    is a child of the sidecar, not of the task definition).
+    """
     used_cpu = used_memory = 0
-    for child in task_definition.node.children:
-        if isinstance(child, ecs.ContainerDefinition):
-            rendered = child.render_container_definition(task_definition)
-            used_cpu += int(rendered.cpu or 0)
-            used_memory += int(rendered.memory or rendered.memory_reservation or 0)
+    for child in task_containers(task_definition):
+        rendered = child.render_container_definition(task_definition)
+        used_cpu += int(rendered.cpu or 0)
+        used_memory += int(rendered.memory or rendered.memory_reservation or 0)
     return used_cpu, used_memory
+
+
+def task_containers(task_definition: ecs.TaskDefinition) -> list[ecs.ContainerDefinition]:
+    """The task definition's containers in the order its template lists them."""
+    containers: list[ecs.ContainerDefinition] = jsii.get(task_definition, "containers")
+    return list(containers)
 
 
 def as_int(value: object) -> int | None:

@@ -15,7 +15,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_sns as sns
 
 from .checks import check_bool, check_retention_days, fail
-from .config import SecretRef
+from .config import Receiver, SecretRef
 from .config.options import check_stop_timeout
 from .errors import OtelFargateError
 from .health import HealthCheckTiming
@@ -46,6 +46,10 @@ class CollectorOptions:
             ``RemovalPolicy.RETAIN`` keeps them (production); deploying the stack again then
             needs them deleted or imported first.
         processors: extra processors by id, as in ``CollectorConfigOptions``; default: none.
+        receivers: typed receivers beside OTLP (``XRayDaemonReceiver()``), sidecar and agent
+            only: each goes into the pipelines of its signals, and every app container the
+            sidecar wires gets what points the app at it (``AWS_XRAY_DAEMON_ADDRESS``); the
+            gateway refuses them; default: OTLP only.
         config_overrides: a mapping or YAML text deep-merged into the rendered configuration;
             default: none.
         config_replacement: a whole configuration used instead of the rendered one (still
@@ -86,6 +90,7 @@ class CollectorOptions:
     log_retention_days: int = 30
     telemetry_log_removal_policy: RemovalPolicy = RemovalPolicy.DESTROY
     processors: Mapping[str, Mapping[str, Any] | None] | None = None
+    receivers: Sequence[Receiver] = ()
     config_overrides: Mapping[str, Any] | str | None = None
     config_replacement: Mapping[str, Any] | str | None = None
     self_telemetry_namespace: str | None = SELF_TELEMETRY_NAMESPACE
@@ -103,6 +108,9 @@ class CollectorOptions:
         check_retention_days("log_retention_days", self.log_retention_days)
         check_bool("health_check", self.health_check)
         check_bool("monitoring", self.monitoring)
+        if isinstance(self.receivers, str | bytes) or not isinstance(self.receivers, Sequence):
+            raise fail("receivers", "must be a list of receivers", self.receivers)
+        object.__setattr__(self, "receivers", tuple(self.receivers))
         if self.persistent_queues is not None:
             check_bool("persistent_queues", self.persistent_queues)
         if self.image is not None and not isinstance(self.image, CollectorImage):
@@ -160,6 +168,7 @@ class CollectorOptionsArgs(TypedDict, total=False):
     log_retention_days: int
     telemetry_log_removal_policy: RemovalPolicy
     processors: Mapping[str, Mapping[str, Any] | None] | None
+    receivers: Sequence[Receiver]
     config_overrides: Mapping[str, Any] | str | None
     config_replacement: Mapping[str, Any] | str | None
     self_telemetry_namespace: str | None

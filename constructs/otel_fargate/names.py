@@ -33,6 +33,20 @@ ZPAGES_ENDPOINT: Final = "127.0.0.1:55679"
 QUEUE_DIRECTORY: Final = "/var/lib/otelcol/queue"
 #: The file_storage extension that holds them.
 QUEUE_STORAGE_ID: Final = "file_storage/queue"
+#: The X-Ray daemon's port: segments over UDP, the sampling proxy over TCP
+#: (``XRayDaemonReceiver``, loopback only).
+XRAY_DAEMON_PORT: Final = 2000
+#: The variable the X-Ray SDKs read the daemon address from (``host:port``, or
+#: ``tcp:host:port udp:host:port`` when the two differ).
+XRAY_DAEMON_ADDRESS_ENV: Final = "AWS_XRAY_DAEMON_ADDRESS"
+#: The collector's Fluent Forward receiver, where the FireLens log router forwards the app
+#: containers' stdout (loopback only); not 24224, FireLens's own forward input.
+FLUENT_FORWARD_PORT: Final = 8006
+#: The FireLens log router of ``stdout_logs``: its container name, its image (AWS for Fluent
+#: Bit, a pinned release) and the memory it reserves in the task.
+LOG_ROUTER_CONTAINER_NAME: Final = "log-router"
+LOG_ROUTER_IMAGE: Final = "public.ecr.aws/aws-observability/aws-for-fluent-bit:3.2.1"
+LOG_ROUTER_MEMORY_MIB: Final = 64
 #: Path of the probe inside the bundled images.
 BUNDLED_PROBE_PATH: Final = "/healthcheck"
 

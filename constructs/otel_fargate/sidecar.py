@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Unpack
 
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from . import app_wiring
+from . import app_wiring, firelens
 from ._wiring import environment_name, exporter_tuple, monitoring_for, render_collector
-from .checks import check_choice, fail
+from .checks import check_bool, check_choice, fail
 from .collector_options import CollectorOptions, CollectorOptionsArgs
 from .config import Exporter
 from .container import CollectorContainerSpec, add_collector
@@ -34,7 +36,8 @@ class CollectorSidecar(Construct):
     has ``tls``.
 
     Application containers passed in ``app_containers`` (or later to :meth:`wire_app_container`)
-    get the OTLP environment variables and start only after the collector is ``HEALTHY``, so ECS
+    get the OTLP environment variables (and ``AWS_XRAY_DAEMON_ADDRESS`` with
+    ``receivers=[XRayDaemonReceiver()]``) and start only after the collector is ``HEALTHY``, so ECS
     starts the collector first and stops it last.
 
     Args:
@@ -59,6 +62,14 @@ class CollectorSidecar(Construct):
             container restart policy restarts a crashed collector and the app keeps running.
         restart_attempt_period_seconds: the restart policy's attempt period (60-1800 s), or
             ``None`` to switch the restart policy off. Default: 60.
+        stdout_logs: send what the app containers write to stdout and stderr to the collector's
+            logs pipeline: a FireLens log router (AWS for Fluent Bit, ECS metadata on, its own
+            log group) joins the task, every wired app container gets the ``awsfirelens`` log
+            driver forwarding to the collector's ``fluent_forward`` receiver on
+            ``127.0.0.1:8006``. Refused when the collector has no logs pipeline, beside
+            ``config_replacement``, in a task that has a log router already, and for an app
+            container with a log driver of its own. Default: off, app output stays where the
+            containers' own log drivers send it.
         options: the options the sidecar shares with the gateway, all at once. Default:
             ``CollectorOptions()``; keywords of CollectorOptions given beside it win.
         **kwargs: any field of :class:`CollectorOptions` (``environment_name``, ``image``,
@@ -81,6 +92,7 @@ class CollectorSidecar(Construct):
         app_protocol: str = "http/protobuf",
         essential: bool = False,
         restart_attempt_period_seconds: int | None = 60,
+        stdout_logs: bool = False,
         options: CollectorOptions | None = None,
         **kwargs: Unpack[CollectorOptionsArgs],
     ) -> None:
@@ -91,12 +103,10 @@ class CollectorSidecar(Construct):
         if gateway is None and not exporter_list and opts.config_replacement is None:
             raise fail("exporters", "a sidecar without a gateway needs at least one exporter", ())
         self._check_fits(task_definition, cpu, memory_mib)
+        opts = self._with_stdout_logs(stdout_logs, opts, exporter_list, gateway, task_definition)
 
-        self.task_definition, self.gateway, self.app_protocol = (
-            task_definition,
-            gateway,
-            app_protocol,
-        )
+        self.task_definition, self.gateway = task_definition, gateway
+        self.app_protocol = app_protocol
         self.options, self.health_check = opts, opts.health_check
         self.environment_name = environment_name(self, opts)
         self.service_name = _service_name(service_name, task_definition, app_containers)
@@ -123,6 +133,9 @@ class CollectorSidecar(Construct):
         parts = add_collector(self, task_definition=task_definition, spec=spec)
         self.container, self.log_group = parts.container, parts.log_group
         self.export_log_groups, self.export_policy = parts.export_log_groups, parts.export_policy
+        self.log_router, self.log_router_log_group = self._log_router(
+            stdout_logs, opts, restart_attempt_period_seconds
+        )
         self.monitoring = monitoring_for(
             self,
             opts,
@@ -141,6 +154,40 @@ class CollectorSidecar(Construct):
         if gateway is not None:
             arn = gateway.namespace.namespace_arn
             add_check(self, lambda: agent_reaches_gateway(task_definition, arn))
+
+    def _log_router(
+        self, stdout_logs: bool, opts: CollectorOptions, restart_period: int | None
+    ) -> tuple[ecs.FirelensLogRouter | None, logs.LogGroup | None]:
+        """The FireLens log router and its log group with ``stdout_logs``, else none."""
+        if not stdout_logs:
+            return None, None
+        return firelens.add_log_router(
+            self,
+            task_definition=self.task_definition,
+            retention_days=opts.log_retention_days,
+            restart_attempt_period_seconds=restart_period,
+        )
+
+    @staticmethod
+    def _with_stdout_logs(
+        stdout_logs: bool,
+        opts: CollectorOptions,
+        exporters: Sequence[Exporter],
+        gateway: CollectorGateway | None,
+        task_definition: ecs.TaskDefinition,
+    ) -> CollectorOptions:
+        """``opts`` with the Fluent Forward receiver when ``stdout_logs`` is on (checked)."""
+        check_bool("stdout_logs", stdout_logs)
+        if not stdout_logs:
+            return opts
+        firelens.check_stdout_logs(
+            exporters=exporters,
+            gateway_signals=gateway.rendered_config.otlp_signals if gateway is not None else None,
+            replacement=opts.config_replacement,
+            task_definition=task_definition,
+        )
+        receivers = firelens.with_forward_receiver(opts.receivers)
+        return dataclasses.replace(opts, receivers=receivers)
 
     @staticmethod
     def _check(
@@ -193,24 +240,35 @@ class CollectorSidecar(Construct):
         iams = [self.rendered_config.iam]
         if self.gateway is not None:
             iams.append(self.gateway.rendered_config.iam)
-        return app_wiring.otel_environment(
-            container.container_name,
-            app_protocol=self.app_protocol,
-            environment_name=self.environment_name,
-            uses_xray=any(iam.xray_write or iam.xray_otlp_spans for iam in iams),
-            signals=self.rendered_config.otlp_signals,
-        )
+        return {
+            **app_wiring.otel_environment(
+                container.container_name,
+                app_protocol=self.app_protocol,
+                environment_name=self.environment_name,
+                uses_xray=any(iam.xray_write or iam.xray_otlp_spans for iam in iams),
+                signals=self.rendered_config.otlp_signals,
+            ),
+            **app_wiring.receiver_environment(self.options.receivers),
+        }
 
     def wire_app_container(self, container: ecs.ContainerDefinition) -> None:
         """Point ``container`` at the collector and make it wait until the collector is healthy.
 
         Environment variables the container already sets are kept. An app that sets only one of
         ``OTEL_EXPORTER_OTLP_ENDPOINT`` and ``OTEL_EXPORTER_OTLP_PROTOCOL`` gets the other to
-        match; a pair that contradicts itself is refused.
+        match; a pair that contradicts itself is refused. With an X-Ray daemon receiver, the
+        container gets ``AWS_XRAY_DAEMON_ADDRESS``; one it sets to another address is refused.
+        With ``stdout_logs``, its output goes through the FireLens log router to the collector
+        (a container with a log driver of its own is refused).
         """
         app_wiring.check_app_container(container, self.task_definition)
         existing = app_wiring.existing_variables(container, self.task_definition)
         ours = self.otel_environment(container)
+        app_wiring.check_receiver_variables(
+            container.container_name,
+            existing,
+            app_wiring.receiver_environment(self.options.receivers),
+        )
         for key, value in app_wiring.missing_variables(
             container.container_name, existing, ours
         ).items():
@@ -223,6 +281,13 @@ class CollectorSidecar(Construct):
         container.add_container_dependencies(
             ecs.ContainerDependency(container=self.container, condition=condition)
         )
+        if self.log_router is not None:
+            firelens.route_stdout(
+                container,
+                task_definition=self.task_definition,
+                router=self.log_router,
+                port=firelens.forward_receiver(self.options.receivers).port,
+            )
 
 
 def _forwarding(gateway: CollectorGateway | None) -> dict[str, Any]:

@@ -215,6 +215,8 @@ class SinkState:
     sum_series: dict[tuple[str, tuple[tuple[str, str], ...]], int] = field(default_factory=dict)
     log_records: int = 0
     log_bodies: Counter[str] = field(default_factory=Counter)
+    #: every log record's attributes, in arrival order
+    log_attributes: list[dict[str, str]] = field(default_factory=list)
     resources: list[dict[str, str]] = field(default_factory=list)
     requests: Counter[str] = field(default_factory=Counter)
     authorization: set[str] = field(default_factory=set)
@@ -334,6 +336,7 @@ class OtlpSink:
                         for record in scope_logs.log_records:
                             state.log_records += 1
                             state.log_bodies[record.body.string_value] += 1
+                            state.log_attributes.append(_attributes(record.attributes))
                 answer = logs_service_pb2.ExportLogsServiceResponse().SerializeToString()
             else:
                 return None

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -37,13 +36,6 @@ SAMPLES = sorted(path for path in ADOT.glob("*.yaml") if path.name not in REFUSE
 #: (kind, type) of every component left out of the test build.
 EXCLUDED: frozenset[tuple[str, str]] = frozenset(MODULE_TYPES[module] for module in LOCAL_EXCLUDE)
 
-#: Kind -> (stand-in type, settings) for an excluded component whose type STAND_INS keeps for
-#: another kind: ``awsxray`` is both an exporter and a receiver, and validate_with_stand_ins
-#: looks stand-ins up by type alone. Such components are replaced here, before it runs.
-OTHER_KIND_STAND_INS: dict[str, tuple[str, dict[str, Any]]] = {
-    "receivers": ("otlp", {"protocols": {"grpc": {"endpoint": "127.0.0.1:0"}}}),
-}
-
 #: What validate() fills in itself, as ECS does for every task.
 _PROVIDED = {"AWS_REGION"}
 _ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -51,36 +43,6 @@ _ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 
 def _type(component_id: str) -> str:
     return component_id.split("/", 1)[0]
-
-
-def _shadowed(kind: str, component_type: str) -> bool:
-    """An excluded component STAND_INS cannot replace: it has that type for another kind."""
-    stand_in = STAND_INS.get(component_type)
-    return (kind, component_type) in EXCLUDED and stand_in is not None and stand_in[0] != kind
-
-
-def _stand_in_shadowed(document: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """``document`` with every shadowed component replaced by its kind's stand-in, renamed in
-    its own section and in the pipelines only (an exporter may share its id)."""
-    replaced: list[tuple[str, str]] = []
-    pipelines = (document.get("service") or {}).get("pipelines") or {}
-    for kind in KINDS:
-        section = document.get(kind) or {}
-        for component_id in [cid for cid in section if _shadowed(kind, _type(str(cid)))]:
-            stand_in_type, settings = OTHER_KIND_STAND_INS[kind]
-            new_id = f"{stand_in_type}/standin_{kind}_{component_id.replace('/', '_')}"
-            document[kind] = section = {
-                (new_id if cid == component_id else cid): (
-                    dict(settings) if cid == component_id else value
-                )
-                for cid, value in section.items()
-            }
-            for pipeline in pipelines.values():
-                ids = pipeline.get(kind)
-                if isinstance(ids, list):
-                    pipeline[kind] = [new_id if cid == component_id else cid for cid in ids]
-            replaced.append((kind, component_id))
-    return document, replaced
 
 
 def _rendered(sample: Path) -> str:
@@ -105,11 +67,10 @@ def test_the_refused_samples_exist_and_the_rest_are_validated() -> None:
     assert len(SAMPLES) >= 9, SAMPLES
 
 
-def test_every_shadowed_excluded_component_has_a_stand_in_of_its_kind() -> None:
-    # GIVEN the excluded components STAND_INS keeps a stand-in of another kind for
-    shadowed = {kind for kind, component_type in EXCLUDED if _shadowed(kind, component_type)}
-    # THEN this module stands in for each of their kinds
-    assert shadowed <= set(OTHER_KIND_STAND_INS)
+def test_every_excluded_component_has_a_stand_in_of_its_kind() -> None:
+    # GIVEN the components left out of the test build, awsxray as exporter and as receiver
+    # THEN each has a stand-in keyed by its own kind
+    assert set(STAND_INS) >= EXCLUDED
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[path.stem for path in SAMPLES])
@@ -128,15 +89,11 @@ def test_adopted_adot_sample_is_accepted_by_the_collector(
         for cid in document.get(kind) or {}
         if (kind, _type(str(cid))) in EXCLUDED
     }
-    document, shadowed = _stand_in_shadowed(document)
-    # WHEN the real collector validates it, the other excluded components replaced by stand-ins
+    # WHEN the real collector validates it, the excluded components replaced by stand-ins
     result, replaced = validate_with_stand_ins(
         collector_binary, yaml.safe_dump(document, sort_keys=False), env=ENVIRONMENT
     )
     # THEN it is accepted
-    assert result.returncode == 0, (
-        f"{sample.name} (stand-ins for {shadowed} and {replaced}):\n{result.stderr}"
-    )
+    assert result.returncode == 0, f"{sample.name} (stand-ins for {replaced}):\n{result.stderr}"
     # AND the stand-ins replaced those components and nothing the test build has
-    stood_in = [*shadowed, *((STAND_INS[_type(cid)][0], cid) for cid in replaced)]
-    assert sorted(stood_in) == sorted(expected), sample.name
+    assert sorted(replaced) == sorted(expected), sample.name

@@ -17,6 +17,7 @@ from otel_fargate.config import (
     RetryOnFailure,
     SecretRef,
     SendingQueue,
+    XRayDaemonReceiver,
     XRayExporter,
 )
 from otel_fargate.config.sampling import (
@@ -164,6 +165,12 @@ service:
         gateway_tls=GatewayTlsOptions(min_version="1.3"),
         environment_name="prod",
         service_name="otel-gateway",
+    ),
+    "agent-xray-daemon": CollectorConfigOptions(
+        preset="agent",
+        receivers=(XRayDaemonReceiver(proxy_endpoint="127.0.0.1:2001"),),
+        environment_name="prod",
+        service_name="checkout",
     ),
     "agent-tls-via-nlb": CollectorConfigOptions(
         preset="agent",

@@ -1,8 +1,10 @@
-"""Every key rendered for awsxray, awsemf, awscloudwatchlogs and sigv4auth exists upstream.
+"""Every key rendered for the AWS exporters, the awsxray receiver, sigv4auth and awsproxy exists
+upstream.
 
 No test collector here contains these components, so the keys their ``Config`` structs accept at
 the pinned release are recorded in ``otel_fargate/config/upstream_keys.json`` and checked here
-against the golden configs and the typed exporters' output.
+against the golden configs and the typed exporters' and receivers' output. ``awsxray`` is an
+exporter and a receiver with different keys, so components are known by (section, type).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from otel_fargate.config import (
     CloudWatchLogsExporter,
     RetryOnFailure,
     SendingQueue,
+    XRayDaemonReceiver,
     XRayExporter,
     known_keys,
 )
 from otel_fargate.config.known_keys import (
-    KNOWN_COMPONENT_TYPES,
+    KNOWN_COMPONENTS,
+    SECTIONS,
     UPSTREAM_RELEASE,
     unknown_keys,
     upstream_source,
@@ -59,29 +63,50 @@ def test_release_is_the_pinned_one() -> None:
     assert UPSTREAM_RELEASE == PINNED_RELEASE
 
 
-def test_known_types_are_the_components_of_the_data_file() -> None:
-    # GIVEN the data file WHEN the module loads it THEN every component type is known
-    assert set(_data()["components"]) == KNOWN_COMPONENT_TYPES
-    assert {"awsxray", "awsemf", "awscloudwatchlogs", "sigv4auth"} <= KNOWN_COMPONENT_TYPES
+def test_known_components_are_those_of_the_data_file() -> None:
+    # GIVEN the data file WHEN the module loads it THEN every component is known by its
+    # section and type, and awsxray is known as an exporter and as a receiver
+    data = _data()
+    assert set(data) == {"release", *SECTIONS}
+    assert {(s, t) for s in SECTIONS for t in data.get(s, {})} == KNOWN_COMPONENTS
+    assert {
+        ("exporters", "awsxray"),
+        ("exporters", "awsemf"),
+        ("exporters", "awscloudwatchlogs"),
+        ("extensions", "sigv4auth"),
+        ("extensions", "awsproxy"),
+        ("receivers", "awsxray"),
+    } <= KNOWN_COMPONENTS
 
 
-@pytest.mark.parametrize("component_type", sorted(KNOWN_COMPONENT_TYPES))
-def test_every_component_names_its_upstream_source(component_type: str) -> None:
+def test_one_type_in_two_sections_keeps_two_sets_of_keys() -> None:
+    # GIVEN awsxray as exporter and as receiver WHEN one's key is checked against the other
+    # THEN each section answers for its own component
+    assert unknown_keys("receivers", "awsxray", {"proxy_server": {"endpoint": "x"}}) == []
+    assert unknown_keys("exporters", "awsxray", {"proxy_server": {}}) == ["proxy_server"]
+    assert unknown_keys("receivers", "awsxray", {"indexed_attributes": []}) == [
+        "indexed_attributes"
+    ]
+
+
+@pytest.mark.parametrize(("section", "component_type"), sorted(KNOWN_COMPONENTS))
+def test_every_component_names_its_upstream_source(section: str, component_type: str) -> None:
     # GIVEN a component of the data file
-    component = _data()["components"][component_type]
-    kind = component["kind"]
+    component = _data()[section][component_type]
+    kind = section.removesuffix("s")
 
     # WHEN its sources are read
-    sources = upstream_source(component_type)
+    sources = upstream_source(section, component_type)
 
     # THEN they are listed, each as repository/path@release-or-commit, and include the
     # component's own directory
-    assert kind in ("exporter", "extension")
     assert sources, f"{component_type}: no upstream source recorded"
     assert sources == tuple(component["source"])
     for source in sources:
         assert _SOURCE_PATTERN.fullmatch(source), f"{component_type}: malformed source {source!r}"
     own_directory = f"opentelemetry-collector-contrib/{kind}/{component_type}{kind}/"
+    if (section, component_type) == ("extensions", "awsproxy"):
+        own_directory = "opentelemetry-collector-contrib/extension/awsproxy/"
     assert any(own_directory in source for source in sources), (
         f"{component_type}: no source under {own_directory}"
     )
@@ -89,7 +114,8 @@ def test_every_component_names_its_upstream_source(component_type: str) -> None:
 
 def test_unknown_type_has_no_source() -> None:
     # GIVEN a type absent from the data WHEN its source is asked THEN it is empty
-    assert upstream_source("otlphttp") == ()
+    assert upstream_source("exporters", "otlphttp") == ()
+    assert upstream_source("receivers", "awsemf") == ()
 
 
 # --- unknown_keys ------------------------------------------------------------------------
@@ -99,6 +125,24 @@ def test_unknown_type_has_no_source() -> None:
     ("component_type", "settings", "expected"),
     [
         pytest.param("awsxray", {"regoin": "eu-west-1"}, ["regoin"], id="top-level"),
+        pytest.param(
+            "receivers:awsxray",
+            {"endpoint": "127.0.0.1:2000", "proxy_server": {"endpiont": "127.0.0.1:2000"}},
+            ["proxy_server.endpiont"],
+            id="xray-receiver-proxy",
+        ),
+        pytest.param(
+            "receivers:awsxray",
+            {"endpoint": "127.0.0.1:2000", "tcp_endpoint": "127.0.0.1:2000"},
+            ["tcp_endpoint"],
+            id="xray-receiver-key-of-an-old-release",
+        ),
+        pytest.param(
+            "extensions:awsproxy",
+            {"endpoint": "127.0.0.1:2000", "tls": {"insecure": False, "ca_fil": "/ca"}},
+            ["tls.ca_fil"],
+            id="awsproxy-tls",
+        ),
         pytest.param(
             "awscloudwatchlogs",
             {"sending_queue": {"enabled": True, "sizr": "bytes"}},
@@ -150,7 +194,16 @@ def test_unknown_keys_finds_misspelled_keys(
     component_type: str, settings: dict[str, Any], expected: list[str]
 ) -> None:
     # GIVEN a section with unknown keys WHEN it is checked THEN each one is named by its path
-    assert unknown_keys(component_type, settings) == expected
+    section, kind = _where(component_type)
+    assert unknown_keys(section, kind, settings) == expected
+
+
+def _where(key: str) -> tuple[str, str]:
+    """``section:type``, or a bare type: an exporter, sigv4auth an extension."""
+    if ":" in key:
+        section, kind = key.split(":", 1)
+        return section, kind
+    return ("extensions" if key == "sigv4auth" else "exporters"), key
 
 
 _VALID_SAMPLES: dict[str, dict[str, Any]] = {
@@ -218,6 +271,22 @@ _VALID_SAMPLES: dict[str, dict[str, Any]] = {
             "sts_region": "eu-west-1",
         },
     },
+    "receivers:awsxray": {
+        "endpoint": "127.0.0.1:2000",
+        "transport": "udp",
+        "dialer": {"timeout": "1s"},
+        "proxy_server": {
+            "endpoint": "127.0.0.1:2000",
+            "proxy_address": "",
+            "tls": {"insecure": False, "server_name_override": "", "ca_file": "/ca.pem"},
+            "region": "eu-west-1",
+            "role_arn": "",
+            "aws_endpoint": "",
+            "local_mode": False,
+            "service_name": "xray",
+        },
+    },
+    "extensions:awsproxy": {"endpoint": "127.0.0.1:2000", "region": "eu-west-1"},
 }
 
 
@@ -225,7 +294,8 @@ _VALID_SAMPLES: dict[str, dict[str, Any]] = {
 def test_unknown_keys_accepts_valid_sections(component_type: str) -> None:
     # GIVEN a section using only accepted keys (user-chosen tag names included)
     # WHEN it is checked THEN nothing is reported
-    assert unknown_keys(component_type, _VALID_SAMPLES[component_type]) == []
+    section, kind = _where(component_type)
+    assert unknown_keys(section, kind, _VALID_SAMPLES[component_type]) == []
 
 
 @pytest.mark.parametrize(
@@ -238,7 +308,7 @@ def test_unknown_keys_accepts_valid_sections(component_type: str) -> None:
 )
 def test_unknown_keys_has_nothing_to_report(component_type: str, settings: object) -> None:
     # GIVEN no section, or a type without data WHEN it is checked THEN nothing is reported
-    assert unknown_keys(component_type, settings) == []
+    assert unknown_keys("exporters", component_type, settings) == []
 
 
 # --- what the library renders ----------------------------------------------------------
@@ -249,10 +319,10 @@ def _golden_sections() -> list[tuple[str, str, str, object]]:
     cases: list[tuple[str, str, str, object]] = []
     for path in sorted(REPO_ROOT.glob("tests/**/golden/*.yaml")):
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for section in ("exporters", "extensions"):
+        for section in SECTIONS:
             components: Mapping[str, object] = document.get(section) or {}
             for component_id, body in components.items():
-                if component_id.split("/", 1)[0] in KNOWN_COMPONENT_TYPES:
+                if (section, component_id.split("/", 1)[0]) in KNOWN_COMPONENTS:
                     name = str(path.relative_to(REPO_ROOT))
                     cases.append((name, section, component_id, body))
     return cases
@@ -279,7 +349,7 @@ def test_golden_config_keys_exist_upstream(
     component_type = component_id.split("/", 1)[0]
 
     # WHEN its keys are checked against the pinned release
-    unknown = unknown_keys(component_type, body)
+    unknown = unknown_keys(section, component_type, body)
 
     # THEN the collector accepts every one
     assert unknown == [], (
@@ -350,12 +420,23 @@ def _sigv4auth() -> dict[str, object]:
     return sections
 
 
+def _xray_daemon() -> dict[str, object]:
+    receiver = XRayDaemonReceiver(
+        name="all", endpoint="127.0.0.1:2000", proxy_endpoint="127.0.0.1:2001", region="eu-west-1"
+    )
+    return {receiver.component_id: receiver.render()}
+
+
 _TYPED: dict[str, Callable[[], dict[str, object]]] = {
     "XRayExporter": _xray,
+    "XRayDaemonReceiver": _xray_daemon,
     "CloudWatchEmfExporter": _emf,
     "CloudWatchLogsExporter": _cloudwatch_logs,
     "AwsOtlpExporter.extensions": _sigv4auth,
 }
+
+
+_TYPED_SECTIONS = {"XRayDaemonReceiver": "receivers", "AwsOtlpExporter.extensions": "extensions"}
 
 
 @pytest.mark.parametrize("typed", sorted(_TYPED))
@@ -365,10 +446,11 @@ def test_typed_exporter_keys_exist_upstream(typed: str) -> None:
 
     # THEN each section is of a known type and uses only keys the pinned release accepts
     assert sections
+    section = _TYPED_SECTIONS.get(typed, "exporters")
     for component_id, body in sections.items():
         component_type = component_id.split("/", 1)[0]
-        assert component_type in KNOWN_COMPONENT_TYPES, f"{typed}: {component_id}"
-        unknown = unknown_keys(component_type, body)
+        assert (section, component_type) in KNOWN_COMPONENTS, f"{typed}: {component_id}"
+        unknown = unknown_keys(section, component_type, body)
         assert unknown == [], (
             f"{typed}: {component_id} renders keys {PINNED_RELEASE} does not accept: {unknown}"
         )

@@ -21,6 +21,10 @@ Presets:
   rotation),
   ``keepalive.server_parameters.max_connection_age`` on gRPC so clients spread over new tasks.
 
+Receivers beside OTLP (sidecar and agent, loopback): :class:`XRayDaemonReceiver` (the X-Ray
+daemon's UDP segments and TCP sampling proxy, the ``awsxray`` receiver) and
+:class:`FluentForwardReceiver` (logs FireLens forwards, the ``fluent_forward`` receiver).
+
 Pipelines: one per signal some exporter takes, each ``memory_limiter → resource_detection
 (sidecar/agent only: a gateway must not stamp its own ECS resource on apps' telemetry) →
 user processors → batch``.
@@ -78,6 +82,7 @@ from .options import (
     Preset,
 )
 from .presets import build_preset
+from .receivers import FluentForwardReceiver, Receiver, XRayDaemonReceiver
 from .render import RenderedConfig, describe, render
 from .secrets import CONFIG_ENV, GATEWAY_TOKEN_ENV, SecretRef
 from .sizing import MIN_MEMORY_MIB, Sizing, size_for
@@ -102,17 +107,20 @@ __all__ = [
     "ConfigError",
     "DebugExporter",
     "Exporter",
+    "FluentForwardReceiver",
     "IamNeeds",
     "LogGroupWrite",
     "OAuth2ClientCredentials",
     "OtlpExporter",
     "Preset",
+    "Receiver",
     "RenderedConfig",
     "RetryOnFailure",
     "SecretRef",
     "SendingQueue",
     "Signal",
     "Sizing",
+    "XRayDaemonReceiver",
     "XRayExporter",
     "build_preset",
     "deep_merge",

@@ -47,7 +47,7 @@ COMPONENT_IAM: Final[dict[str, dict[str, ComponentIam]]] = {
                 "xray:GetSamplingTargets",
                 "xray:GetSamplingStatisticSummaries",
             ),
-            when="in a pipeline: its proxy forwards the X-Ray SDKs' sampling calls",
+            when="in a pipeline: its proxy (always started) forwards the SDKs' sampling calls",
         ),
         "awscontainerinsightreceiver": ComponentIam(
             reason="refused on Fargate (config/fargate_limits.py)"

@@ -62,6 +62,10 @@ def listener_hosts(config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """Every (setting path, host) a component of ``config`` listens on."""
     for rid, settings in _sections(config, "receivers"):
         yield f"receivers.{rid}.endpoint", _endpoint_host(settings.get("endpoint")) or ""
+        proxy = settings.get("proxy_server")
+        if isinstance(proxy, Mapping):
+            host = _endpoint_host(proxy.get("endpoint"))
+            yield f"receivers.{rid}.proxy_server.endpoint", host or ""
         for proto, proto_settings in _sections(settings, "protocols"):
             host = _endpoint_host(proto_settings.get("endpoint"))
             yield f"receivers.{rid}.protocols.{proto}.endpoint", host or ""

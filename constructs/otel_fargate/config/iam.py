@@ -151,8 +151,9 @@ def _enabled(config: Mapping[str, Any]) -> list[Any]:
 
 
 def _sampling_proxy(config: Mapping[str, Any]) -> bool:
-    """An awsxray receiver in a pipeline (its sampling proxy is on unless its endpoint is
-    cleared) or an enabled awsproxy extension forwards X-Ray sampling calls.
+    """An awsxray receiver in a pipeline or an enabled awsproxy extension forwards X-Ray
+    sampling calls: the receiver starts its TCP sampling proxy whatever ``proxy_server`` says
+    (upstream has no switch for it), so the receiver always needs the sampling reads.
     """
     pipelines = (config.get("service") or {}).get("pipelines") or {}
     receivers = {

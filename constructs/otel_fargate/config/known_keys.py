@@ -2,10 +2,13 @@
 
 The collector refuses to start when a component's section holds a key its ``Config`` struct does
 not declare, so a misspelled or outdated key means a crash loop on ECS. Some components this
-library renders (``awsxray``, ``awsemf``, ``awscloudwatchlogs``, ``sigv4auth``) cannot be built
-into a test collector here, so their accepted keys are recorded in ``upstream_keys.json``: the
-``mapstructure`` names of each component's ``Config`` struct at the pinned release, with
-``,squash`` embedded structs flattened into their parent.
+library renders (the ``awsxray`` exporter and receiver, ``awsemf``, ``awscloudwatchlogs``,
+``sigv4auth``, ``awsproxy``) cannot be built into a test collector here, so their accepted keys
+are recorded in ``upstream_keys.json``: the ``mapstructure`` names of each component's
+``Config`` struct at the pinned release, with ``,squash`` embedded structs flattened into their
+parent. One type can name two components (``awsxray`` is an exporter and a receiver), so the
+file has a section per kind (``exporters``, ``receivers``, ``extensions``), as a collector
+configuration does, and every lookup names the section and the type.
 
 The JSON maps each key to ``null`` (a scalar, or a value whose keys the user chooses, such as a
 string map or a string list), to a nested object (a struct), to ``{"[]": {...}}`` (a list of
@@ -33,14 +36,15 @@ MAP_OF = "{}"
 KeyTree: TypeAlias = Mapping[str, "KeyTree | None"]
 
 _DATA_FILE = Path(__file__).with_name("upstream_keys.json")
-_KINDS = frozenset({"exporter", "extension"})
+
+#: The sections of the data file, named as in a collector configuration.
+SECTIONS: tuple[str, ...] = ("exporters", "receivers", "extensions")
 
 
 @dataclass(frozen=True)
 class _Component:
     """One component's accepted keys and where they were read."""
 
-    kind: str
     source: tuple[str, ...]
     keys: KeyTree
 
@@ -68,53 +72,64 @@ def _parse_tree(raw: object, where: str) -> KeyTree:
     return tree
 
 
-def _parse_component(name: str, raw: object) -> _Component:
+def _parse_component(where: str, raw: object) -> _Component:
     """Check one component entry of the data file.
 
     Args:
-        name: the component type.
+        where: ``section.type``, for error messages.
         raw: its decoded JSON value.
 
     Returns:
-        The component's kind, sources and key tree.
+        The component's sources and key tree.
 
     Raises:
         ValueError: when the entry is malformed.
     """
     if not isinstance(raw, dict):
-        raise ValueError(f"{_DATA_FILE.name}: components.{name} must be an object")
-    kind, source = raw.get("kind"), raw.get("source")
-    if kind not in _KINDS:
-        raise ValueError(f"{_DATA_FILE.name}: components.{name}.kind must be one of {_KINDS}")
+        raise ValueError(f"{_DATA_FILE.name}: {where} must be an object")
+    source = raw.get("source")
     if not isinstance(source, list) or not all(isinstance(item, str) for item in source):
-        raise ValueError(f"{_DATA_FILE.name}: components.{name}.source must list strings")
-    keys = _parse_tree(raw.get("keys"), f"components.{name}.keys")
-    return _Component(kind=str(kind), source=tuple(source), keys=keys)
+        raise ValueError(f"{_DATA_FILE.name}: {where}.source must list strings")
+    unknown = sorted(set(raw) - {"source", "keys"})
+    if unknown:
+        raise ValueError(f"{_DATA_FILE.name}: {where} has unknown fields {unknown}")
+    keys = _parse_tree(raw.get("keys"), f"{where}.keys")
+    return _Component(source=tuple(source), keys=keys)
 
 
-def _load(path: Path) -> tuple[str, dict[str, _Component]]:
+def _load(path: Path) -> tuple[str, dict[tuple[str, str], _Component]]:
     """Read the data file.
 
     Args:
         path: the JSON file.
 
     Returns:
-        The upstream release and every component by type.
+        The upstream release and every component by (section, type).
 
     Raises:
         ValueError: when the file is malformed.
     """
     raw = json.loads(path.read_text(encoding="utf-8"))
-    release, components = raw.get("release"), raw.get("components")
-    if not isinstance(release, str) or not isinstance(components, dict):
-        raise ValueError(f"{path.name}: needs a string 'release' and a 'components' object")
-    return release, {name: _parse_component(name, value) for name, value in components.items()}
+    release = raw.get("release")
+    if not isinstance(release, str) or set(raw) - {"release", *SECTIONS}:
+        raise ValueError(
+            f"{path.name}: needs a string 'release' and objects of {', '.join(SECTIONS)} only"
+        )
+    components: dict[tuple[str, str], _Component] = {}
+    for section in SECTIONS:
+        entries = raw.get(section, {})
+        if not isinstance(entries, dict):
+            raise ValueError(f"{path.name}: {section} must be an object")
+        for name, value in entries.items():
+            components[(section, name)] = _parse_component(f"{section}.{name}", value)
+    return release, components
 
 
 UPSTREAM_RELEASE, _COMPONENTS = _load(_DATA_FILE)
 
-#: Component types whose accepted keys are known.
-KNOWN_COMPONENT_TYPES: frozenset[str] = frozenset(_COMPONENTS)
+#: The components whose accepted keys are known, as (section, type):
+#: ``("receivers", "awsxray")``.
+KNOWN_COMPONENTS: frozenset[tuple[str, str]] = frozenset(_COMPONENTS)
 
 
 def _join(path: str, key: str) -> str:
@@ -152,44 +167,47 @@ def _descend(value: object, tree: KeyTree, path: str) -> Iterator[str]:
         yield from _walk(value, tree, path)
 
 
-def unknown_keys(component_type: str, settings: object) -> list[str]:
+def unknown_keys(section: str, component_type: str, settings: object) -> list[str]:
     """The keys of a component's section that the pinned release does not accept.
 
     Args:
+        section: the configuration section the component is in (``exporters``).
         component_type: the component type, the part of the id before ``/`` (``awsemf``).
         settings: the component's parsed YAML section.
 
     Returns:
         Dotted paths of the unknown keys in document order, such as ``regoin``,
         ``sending_queue.sizr`` or ``metric_declarations[0].dimensions_x``; empty when every key
-        is known, when ``settings`` is empty or not a mapping, or when the type is not in
-        :data:`KNOWN_COMPONENT_TYPES`.
+        is known, when ``settings`` is empty or not a mapping, or when the component is not in
+        :data:`KNOWN_COMPONENTS`.
     """
-    component = _COMPONENTS.get(component_type)
+    component = _COMPONENTS.get((section, component_type))
     if component is None or not settings:
         return []
     return list(_walk(settings, component.keys, ""))
 
 
-def upstream_source(component_type: str) -> tuple[str, ...]:
+def upstream_source(section: str, component_type: str) -> tuple[str, ...]:
     """Where a component's keys were read.
 
     Args:
+        section: the configuration section (``receivers``).
         component_type: the component type (``awsxray``).
 
     Returns:
         ``repository/path@release-or-commit`` of every upstream file the keys come from; empty
-        when the type is not in :data:`KNOWN_COMPONENT_TYPES`.
+        when the component is not in :data:`KNOWN_COMPONENTS`.
     """
-    component = _COMPONENTS.get(component_type)
+    component = _COMPONENTS.get((section, component_type))
     return () if component is None else component.source
 
 
-def top_level_keys(component_type: str) -> tuple[str, ...]:
-    """The top-level keys a component accepts, sorted; empty for a type not in the data.
+def top_level_keys(section: str, component_type: str) -> tuple[str, ...]:
+    """The top-level keys a component accepts, sorted; empty for a component not in the data.
 
     Args:
+        section: the configuration section (``exporters``).
         component_type: the component type (``awsxray``).
     """
-    component = _COMPONENTS.get(component_type)
+    component = _COMPONENTS.get((section, component_type))
     return () if component is None else tuple(sorted(component.keys))

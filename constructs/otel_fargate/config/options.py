@@ -30,6 +30,7 @@ from .option_checks import (
     check_stop_timeout,
     split_host_port,
 )
+from .receivers import Receiver, check_receivers
 from .sampling import TailSampling, TraceRouting, check_tiers
 from .secrets import SecretRef
 from .sizing import Sizing, size_for
@@ -73,6 +74,10 @@ class CollectorConfigOptions:
         exporters: the backends. Required (at least one) for sidecar and gateway; must be
             empty for the agent, which forwards everything to the gateway and lets the
             gateway export. Two exporters of one type need distinct names.
+        receivers: typed receivers beside OTLP, each in the pipelines of its signals
+            (``XRayDaemonReceiver``); sidecar and agent only, on loopback. A receiver
+            whose signal has no pipeline (no exporter, or for an agent no forwarded signal,
+            takes it) is refused; default: OTLP only.
         memory_mib: the collector container's memory; sizes memory_limiter and GOMEMLIMIT;
             default: 512 MiB.
         cpu_units: the collector container's CPU (1024 = 1 vCPU); sizes GOMAXPROCS;
@@ -148,6 +153,7 @@ class CollectorConfigOptions:
 
     preset: Preset
     exporters: Sequence[Exporter] = ()
+    receivers: Sequence[Receiver] = ()
     memory_mib: int = 512
     cpu_units: int = 256
     environment_name: str = "default"
@@ -189,6 +195,7 @@ class CollectorConfigOptions:
         )
         object.__setattr__(self, "exporters", tuple(self.exporters))
         object.__setattr__(self, "secrets", tuple(self.secrets))
+        object.__setattr__(self, "receivers", tuple(self.receivers))
         object.__setattr__(
             self,
             "existing_log_groups",
@@ -207,6 +214,7 @@ class CollectorConfigOptions:
         )
         self._check_names()
         check_exporters(self.exporters, preset=self.preset, replacement=self.replacement)
+        check_receivers(self.receivers, preset=self.preset, replacement=self.replacement)
         self._check_endpoints()
         check_processors(self.processors, reserved=RESERVED_PROCESSORS)
         self._check_layers()

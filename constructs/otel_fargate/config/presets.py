@@ -1,11 +1,12 @@
 """The presets as fragments merged in order, pipelines assembled last.
 
 Fragments, each a partial configuration: **base** (health check, memory limiter, batch, own
-telemetry settings), **OTLP receivers**, **gateway auth** (gateway only), **agent forwarding**
-(agent only), **exporters** (the typed exporters and their authenticators), **user
-processors**, **self-telemetry** (when a namespace is set). They are merged in that order;
-a fragment may add components but never redefine one differently. The pipelines come last:
-one per signal some exporter takes, ``memory_limiter → resource_detection (sidecar and agent)
+telemetry settings), **OTLP receivers**, **typed receivers** (sidecar and agent), **gateway
+auth** (gateway only), **agent forwarding** (agent only), **exporters** (the typed exporters
+and their authenticators), **user processors**, **self-telemetry** (when a namespace is set).
+They are merged in that order; a fragment may add components but never redefine one
+differently. The pipelines come last: one per signal some exporter takes, fed by ``otlp`` and
+the typed receivers of that signal, ``memory_limiter → resource_detection (sidecar and agent)
 → user processors → batch``, plus ``metrics/self``.
 """
 
@@ -75,6 +76,11 @@ def otlp_receivers(options: CollectorConfigOptions) -> Config:
     if options.preset != "sampler":
         protocols["http"] = {"endpoint": f"{host}:{OTLP_HTTP_PORT}"}
     return {"receivers": {"otlp": {"protocols": protocols}}}
+
+
+def typed_receivers(options: CollectorConfigOptions) -> Config:
+    """The typed receivers beside OTLP (sidecar and agent only, on loopback)."""
+    return {"receivers": {r.component_id: r.render() for r in options.receivers}}
 
 
 def gateway_auth(options: CollectorConfigOptions) -> Config:
@@ -191,6 +197,7 @@ def self_telemetry(options: CollectorConfigOptions) -> Config:
 FRAGMENTS: tuple[Fragment, ...] = (
     base,
     otlp_receivers,
+    typed_receivers,
     gateway_auth,
     gateway_tls,
     agent_forwarding,
@@ -263,6 +270,27 @@ def _chain(options: CollectorConfigOptions, signal: Signal) -> list[str]:
     return chain
 
 
+def _receivers_of(options: CollectorConfigOptions, signal: Signal) -> list[str]:
+    return [r.component_id for r in options.receivers if signal in r.signals]
+
+
+def _check_receivers_served(options: CollectorConfigOptions, out: Config) -> None:
+    """Every typed receiver's signals have a pipeline: refused rather than received and lost
+    (the collector would not start with a receiver in no pipeline's use either way).
+    """
+    for receiver in options.receivers:
+        missing = ", ".join(signal for signal in receiver.signals if signal not in out)
+        if missing:
+            agent = options.preset == "agent"
+            takes = "no exporter or forwarded signal" if agent else "no exporter"
+            raise ConfigError(
+                f"{receiver.setting}: feeds {', '.join(receiver.signals)}, but this collector "
+                f"has no {missing} pipeline ({takes} takes {missing}; pipelines: "
+                f"{', '.join(out) or 'none'}); add an exporter of {missing} or drop the "
+                f"receiver, got {receiver.component_id}"
+            )
+
+
 def pipelines(options: CollectorConfigOptions) -> Config:
     """One pipeline per signal some exporter takes, plus ``metrics/self``.
 
@@ -271,13 +299,14 @@ def pipelines(options: CollectorConfigOptions) -> Config:
     """
     out: Config = {
         signal: {
-            "receivers": ["otlp"],
+            "receivers": ["otlp", *_receivers_of(options, signal)],
             "processors": _chain(options, signal),
             "exporters": exporters,
         }
         for signal, exporters in routes(options).items()
         if exporters
     }
+    _check_receivers_served(options, out)
     for pid in options.processors if options.processors is not None else {}:
         if not any(pid in pipeline["processors"] for pipeline in out.values()):
             served = ", ".join(processor_signals(component_type(pid)))

@@ -11,7 +11,7 @@ from otel_fargate.errors import ConfigError
 from .components import ComponentSet, check_components
 from .drain import check_drain
 from .fargate_limits import check_fargate_receivers
-from .known_keys import UPSTREAM_RELEASE, top_level_keys, unknown_keys
+from .known_keys import SECTIONS, UPSTREAM_RELEASE, top_level_keys, unknown_keys
 from .processors import processor_signals
 from .secrets import ENV_NAME_PATTERN
 
@@ -120,6 +120,10 @@ def _receiver_ports(config: Mapping[str, Any]) -> Iterator[tuple[str, str, int]]
         port = endpoint_port(settings.get("endpoint"))
         if port is not None:
             yield label, f"receivers.{rid}.endpoint", port
+        proxy = settings.get("proxy_server")
+        port = endpoint_port(proxy.get("endpoint")) if isinstance(proxy, Mapping) else None
+        if port is not None:
+            yield f"{label}-proxy", f"receivers.{rid}.proxy_server.endpoint", port
         for proto, proto_settings in _mappings(settings.get("protocols")):
             port = endpoint_port(proto_settings.get("endpoint"))
             if port is not None:
@@ -267,17 +271,18 @@ def _check_processor_signals(pid: str, processors: list[str], *, where: str) -> 
 
 def _check_known_keys(sections: Mapping[str, dict[str, Any]], *, layer: str) -> None:
     """Refuse keys the collector would reject at start in components whose ``Config`` is
-    known (the AWS exporters and sigv4auth, which no collector built here can parse).
+    known (the AWS exporters, the awsxray receiver, sigv4auth and awsproxy, which no collector
+    built here can parse).
     """
-    for section in ("exporters", "extensions"):
+    for section in SECTIONS:
         for cid, settings in sections[section].items():
             kind = component_type(cid)
-            unknown = unknown_keys(kind, settings)
+            unknown = unknown_keys(section, kind, settings)
             if unknown:
                 raise ConfigError(
                     f"{layer}: {section}.{cid}.{unknown[0]}: unknown setting of {kind} "
                     f"{UPSTREAM_RELEASE} (the collector would refuse to start; "
-                    f"known: {', '.join(top_level_keys(kind))})"
+                    f"known: {', '.join(top_level_keys(section, kind))})"
                 )
 
 
@@ -333,12 +338,29 @@ def _check_authenticators(config: Mapping[str, Any], enabled: list[str], *, laye
                 )
 
 
+#: Receivers whose ``endpoint`` is a UDP socket unless ``transport`` says otherwise.
+_UDP_BY_DEFAULT = frozenset({"awsxray", "statsd"})
+
+
+def _udp_paths(config: Mapping[str, Any]) -> set[str]:
+    """The setting paths of the receiver endpoints that listen on UDP, not TCP."""
+    found: set[str] = set()
+    for rid, settings in _mappings(config.get("receivers")):
+        default = "udp" if component_type(rid) in _UDP_BY_DEFAULT else "tcp"
+        if str(settings.get("transport") or default).startswith("udp"):
+            found.add(f"receivers.{rid}.endpoint")
+    return found
+
+
 def _check_ports(config: Mapping[str, Any], *, layer: str) -> None:
-    owners: dict[int, str] = {}
+    """No two listeners share a port of one transport (UDP and TCP ports are distinct)."""
+    udp = _udp_paths(config)
+    owners: dict[tuple[str, int], str] = {}
     for _name, path, port in listening_ports(config):
-        if port in owners:
-            raise ConfigError(f"{layer}: {path}: port {port} is already used by {owners[port]}")
-        owners[port] = path
+        key = ("udp" if path in udp else "tcp", port)
+        if key in owners:
+            raise ConfigError(f"{layer}: {path}: port {port} is already used by {owners[key]}")
+        owners[key] = path
 
 
 def _check_drain(
