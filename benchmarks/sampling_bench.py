@@ -65,7 +65,10 @@ from tools.collector import build_collector, build_telemetrygen  # noqa: E402
 SPANS = 10
 ROUTERS = 2
 SAMPLERS = 3
-WORKERS = 2
+#: telemetrygen workers in all; a worker at no rate limit overruns its SDK's export queue and
+#: drops spans, so each is limited to --rate and batches of BATCH spans
+WORKERS = 8
+BATCH = 512
 MIB = 1024 * 1024
 #: how long the collectors may take to export what they accepted once the load stopped
 DRAIN_TIMEOUT = 180
@@ -89,11 +92,18 @@ def cpu_seconds(collectors: Sequence[Collector]) -> float:
 
 
 def generate(
-    binary: Path, endpoint: str, *, traces: int, workers: int, prefix: Sequence[str] = ()
+    binary: Path,
+    endpoint: str,
+    *,
+    traces: int,
+    workers: int,
+    rate: float,
+    prefix: Sequence[str] = (),
 ) -> None:
     result = run_telemetrygen(
-        binary, "traces", endpoint=endpoint, count=traces, workers=workers, headers=AUTH,
-        extra=["--child-spans", str(SPANS - 1)], timeout=600, prefix=prefix,
+        binary, "traces", endpoint=endpoint, count=traces, workers=workers, rate=rate,
+        headers=AUTH, extra=["--child-spans", str(SPANS - 1), "--batch-size", str(BATCH)],
+        timeout=600, prefix=prefix,
     )  # fmt: skip
     if result.returncode != 0:
         raise RuntimeError(f"telemetrygen failed: {result.stderr[-2000:]}")

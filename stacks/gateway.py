@@ -72,4 +72,5 @@ class GatewayStack(Stack):
             telemetry_log_removal_policy=settings.telemetry_log_removal_policy,
             container_insights_enhanced=True,  # the network stack's cluster enables it
             alarm_topic=self.alarm_topic,
+            sampling=g.sampling,
         )

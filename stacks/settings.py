@@ -16,8 +16,16 @@ from typing import Any, TypeVar
 from aws_cdk import RemovalPolicy
 from otel_fargate import ConfigError, EnvironmentConfigError, OtelFargateError
 from otel_fargate.config import MIN_MEMORY_MIB, Exporter, exporters_from_spec
+from otel_fargate.config.sampling import (
+    KeepErrors,
+    KeepSlow,
+    Probabilistic,
+    SamplingPolicy,
+    TailSampling,
+)
 from otel_fargate.fargate import check_fargate_size
 from otel_fargate.names import SERVICE_CONNECT_PROXY_MEMORY_MIB, stack_name
+from otel_fargate.samplers import SamplingTier
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
@@ -58,6 +66,8 @@ class GatewaySettings:
     #: The gateway's exporters, parsed from the ``exporters`` object of cdk.json (the form
     #: :func:`otel_fargate.config.exporters_from_spec` reads).
     exporters: tuple[Exporter, ...] = ()
+    #: The sampling tier (cdk.json ``sampling``), or None: the gateway exports traces itself.
+    sampling: SamplingTier | None = None
 
 
 @dataclass(frozen=True)
@@ -245,6 +255,7 @@ def _parse_gateway(path: str, reader: _Reader | None) -> GatewaySettings:
         internal_nlb=reader.boolean("internal_nlb", d.internal_nlb),
         image=_parse_image(reader.child("image")),
         exporters=_parse_exporters(reader.path, reader.mapping("exporters")),
+        sampling=_parse_sampling(reader.child("sampling")),
     )
     reader.finish()
     _check_fargate_size(reader.path, cpu, memory)
@@ -258,6 +269,47 @@ def _parse_gateway(path: str, reader: _Reader | None) -> GatewaySettings:
             f"({low}..{high}), got {desired}"
         )
     return settings
+
+
+def _parse_sampling(reader: _Reader | None) -> SamplingTier | None:
+    """``sampling``: the samplers' service and three policies (errors, slow, a share of the rest).
+
+    ``keep_errors`` (default true), ``slow_threshold_ms`` (default 1000; 0 switches it off) and
+    ``keep_percent`` of the other traces (default 10); ``decision_wait`` and
+    ``expected_new_traces_per_second`` per sampler task; the task's size and scaling.
+    """
+    if reader is None:
+        return None
+    d = SamplingTier()
+    policies: list[SamplingPolicy] = []
+    if reader.boolean("keep_errors", True):
+        policies.append(KeepErrors())
+    slow = reader.integer("slow_threshold_ms", 1000, low=0, high=3_600_000)
+    if slow:
+        policies.append(KeepSlow(threshold_ms=slow))
+    percent = reader._get("keep_percent", 10, (int, float), "a number of percent")
+    if percent:
+        policies.append(Probabilistic(percent=percent))
+    try:
+        tier = SamplingTier(
+            tail_sampling=TailSampling(
+                policies=policies,
+                decision_wait=reader.string("decision_wait", "10s") or "10s",
+                expected_new_traces_per_second=reader.integer(
+                    "expected_new_traces_per_second", 500, low=1, high=1_000_000
+                ),
+            ),
+            cpu=reader.integer("cpu", d.cpu, low=256, high=16384),
+            memory_mib=reader.integer("memory_mib", d.memory_mib, low=512, high=122880),
+            desired_count=reader.integer("desired_count", d.desired_count, low=1, high=100),
+            min_capacity=reader.integer("min_capacity", d.min_capacity, low=1, high=100),
+            max_capacity=reader.integer("max_capacity", d.max_capacity, low=1, high=100),
+        )
+    except OtelFargateError as error:
+        # the library names the setting "sampling.<key>"; say where it is in cdk.json
+        raise EnvironmentConfigError(f"{reader.path.rsplit('.', 1)[0]}.{error}") from error
+    reader.finish()
+    return tier
 
 
 def _parse_exporters(

@@ -44,6 +44,9 @@ def test_repository_cdk_json_defines_dev_and_prod_that_differ() -> None:
     assert dev.gateway.desired_count < prod.gateway.desired_count
     assert dev.gateway.exporters != prod.gateway.exporters
     assert dev.log_retention_days < prod.log_retention_days
+    # AND prod samples traces in its own tier, dev does not
+    assert dev.gateway.sampling is None
+    assert prod.gateway.sampling is not None and prod.gateway.sampling.min_capacity >= 2
 
 
 def test_settings_are_frozen() -> None:
@@ -117,6 +120,11 @@ def test_unknown_environment_names_the_value_and_the_choices() -> None:
         (with_setting("demo.enabled", 1), r"environments\.dev\.demo\.enabled: must be true or false, got int 1"),
         (with_setting("demo.speed", 1), r"environments\.dev\.demo: unknown setting 'speed'"),
         (with_setting("gateway.memmory_mib", 1), r"environments\.dev\.gateway: unknown setting 'memmory_mib'"),
+        (with_setting("gateway.sampling", {"max_capacity": 9}), r"environments\.dev\.gateway\.sampling\.max_capacity: the routing gateway finds samplers by DNS.*got 9"),
+        (with_setting("gateway.sampling", {"keep_percent": 0, "keep_errors": False, "slow_threshold_ms": 0}), r"environments\.dev\.gateway\.sampling\.policies: needs at least one policy"),
+        (with_setting("gateway.sampling", {"keep_percent": "10"}), r"environments\.dev\.gateway\.sampling\.keep_percent: must be a number of percent, got str '10'"),
+        (with_setting("gateway.sampling", {"decision_wait": "forever"}), r"environments\.dev\.gateway\.sampling\.decision_wait: "),
+        (with_setting("gateway.sampling", {"policy": "all"}), r"environments\.dev\.gateway\.sampling: unknown setting 'policy'"),
     ],
 )
 def test_malformed_entries_name_the_key_and_the_value(entry: Any, message: str) -> None:
