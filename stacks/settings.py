@@ -14,18 +14,19 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aws_cdk import RemovalPolicy
-from otel_fargate import ConfigError, EnvironmentConfigError, OtelFargateError
-from otel_fargate.config import MIN_MEMORY_MIB, Exporter, exporters_from_spec
-from otel_fargate.config.sampling import (
+from otel_fargate import (
+    ConfigError,
+    EnvironmentConfigError,
     KeepErrors,
     KeepSlow,
+    OtelFargateError,
     Probabilistic,
-    SamplingPolicy,
+    SamplingTier,
     TailSampling,
 )
+from otel_fargate.config import MIN_MEMORY_MIB, Exporter, exporters_from_spec
 from otel_fargate.fargate import check_fargate_size
 from otel_fargate.names import SERVICE_CONNECT_PROXY_MEMORY_MIB, stack_name
-from otel_fargate.samplers import SamplingTier
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
@@ -281,7 +282,7 @@ def _parse_sampling(reader: _Reader | None) -> SamplingTier | None:
     if reader is None:
         return None
     d = SamplingTier()
-    policies: list[SamplingPolicy] = []
+    policies: list[KeepErrors | KeepSlow | Probabilistic] = []
     if reader.boolean("keep_errors", True):
         policies.append(KeepErrors())
     slow = reader.integer("slow_threshold_ms", 1000, low=0, high=3_600_000)

@@ -60,6 +60,25 @@ PROCESS_UPTIME: Final = "otelcol_process_uptime"
 PROCESS_RUNTIME_HEAP_ALLOC_BYTES: Final = "otelcol_process_runtime_heap_alloc_bytes"
 PROCESS_RUNTIME_TOTAL_SYS_MEMORY_BYTES: Final = "otelcol_process_runtime_total_sys_memory_bytes"
 
+# The scale tier: a routing gateway's load_balancing exporter and a sampler's tail_sampling.
+LOADBALANCER_NUM_BACKENDS: Final = "otelcol_loadbalancer_num_backends"
+#: Carries ``success`` (true/false) as a dimension.
+LOADBALANCER_BACKEND_OUTCOME: Final = "otelcol_loadbalancer_backend_outcome"
+SAMPLING_DROPPED_TOO_EARLY: Final = (
+    "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early"
+)
+SAMPLING_TRACES_ON_MEMORY: Final = "otelcol_processor_tail_sampling_sampling_traces_on_memory"
+SAMPLING_DECISION_LATENCY: Final = (
+    "otelcol_processor_tail_sampling_sampling_decision_timer_latency"
+)
+SAMPLING_NEW_TRACES: Final = "otelcol_processor_tail_sampling_new_trace_id_received"
+#: Carries ``sampled`` (true/false) as a dimension.
+SAMPLING_TRACES_DECIDED: Final = "otelcol_processor_tail_sampling_global_count_traces_sampled"
+#: Dimension of the routing outcome: ``true`` or ``false``.
+DIMENSION_SUCCESS: Final = "success"
+#: Dimension of the sampling decision: ``true`` or ``false``.
+DIMENSION_SAMPLED: Final = "sampled"
+
 #: Metrics published with dimensions (environment, service, exporter).
 EXPORTER_METRICS: Final[tuple[str, ...]] = (
     EXPORTER_SENT_SPANS,
@@ -97,14 +116,32 @@ PROCESS_METRICS: Final[tuple[str, ...]] = (
     PROCESS_RUNTIME_TOTAL_SYS_MEMORY_BYTES,
 )
 
+#: Scale-tier metrics published with dimensions (environment, service).
+TIER_METRICS: Final[tuple[str, ...]] = (
+    LOADBALANCER_NUM_BACKENDS,
+    SAMPLING_DROPPED_TOO_EARLY,
+    SAMPLING_TRACES_ON_MEMORY,
+    SAMPLING_DECISION_LATENCY,
+    SAMPLING_NEW_TRACES,
+)
+
 #: Every metric published into CloudWatch.
-ALL_METRICS: Final[tuple[str, ...]] = EXPORTER_METRICS + RECEIVER_METRICS + PROCESS_METRICS
+ALL_METRICS: Final[tuple[str, ...]] = (
+    EXPORTER_METRICS
+    + RECEIVER_METRICS
+    + PROCESS_METRICS
+    + TIER_METRICS
+    + (LOADBALANCER_BACKEND_OUTCOME, SAMPLING_TRACES_DECIDED)
+)
 
 #: Dimension sets, by metric group, in the order the EMF exporter declares them.
 DIMENSIONS: Final[dict[str, tuple[str, ...]]] = {
     "exporter": (DIMENSION_ENVIRONMENT, DIMENSION_SERVICE, DIMENSION_EXPORTER),
     "receiver": (DIMENSION_ENVIRONMENT, DIMENSION_SERVICE, DIMENSION_RECEIVER),
     "process": (DIMENSION_ENVIRONMENT, DIMENSION_SERVICE),
+    "tier": (DIMENSION_ENVIRONMENT, DIMENSION_SERVICE),
+    "routing": (DIMENSION_ENVIRONMENT, DIMENSION_SERVICE, DIMENSION_SUCCESS),
+    "sampled": (DIMENSION_ENVIRONMENT, DIMENSION_SERVICE, DIMENSION_SAMPLED),
 }
 
 #: Metric names by group, matching :data:`DIMENSIONS`.
@@ -112,6 +149,9 @@ METRIC_GROUPS: Final[dict[str, tuple[str, ...]]] = {
     "exporter": EXPORTER_METRICS,
     "receiver": RECEIVER_METRICS,
     "process": PROCESS_METRICS,
+    "tier": TIER_METRICS,
+    "routing": (LOADBALANCER_BACKEND_OUTCOME,),
+    "sampled": (SAMPLING_TRACES_DECIDED,),
 }
 
 

@@ -246,13 +246,20 @@ def test_self_telemetry_goes_to_cloudwatch_with_environment_and_service() -> Non
     assert emf["namespace"] == telemetry.SELF_TELEMETRY_NAMESPACE
     assert emf["log_group_name"] == "/otel-fargate/dev/collector-metrics"
     assert emf["resource_to_telemetry_conversion"] == {"enabled": True}
-    declared = {
-        tuple(d["dimensions"][0]): [s.strip("^$") for s in d["metric_name_selectors"]]
-        for d in emf["metric_declarations"]
-    }
+    declared: dict[tuple[str, ...], list[str]] = {}
+    for d in emf["metric_declarations"]:
+        names = [s.strip("^$") for s in d["metric_name_selectors"]]
+        declared.setdefault(tuple(d["dimensions"][0]), []).extend(names)
     assert declared[("environment", "service", "exporter")] == list(telemetry.EXPORTER_METRICS)
     assert declared[("environment", "service", "receiver")] == list(telemetry.RECEIVER_METRICS)
-    assert declared[("environment", "service")] == list(telemetry.PROCESS_METRICS)
+    assert declared[("environment", "service")] == [
+        *telemetry.PROCESS_METRICS,
+        *telemetry.TIER_METRICS,
+    ]
+    assert declared[("environment", "service", "success")] == [
+        telemetry.LOADBALANCER_BACKEND_OUTCOME
+    ]
+    assert declared[("environment", "service", "sampled")] == [telemetry.SAMPLING_TRACES_DECIDED]
 
 
 def test_self_telemetry_can_stay_local() -> None:

@@ -153,3 +153,28 @@ def test_bad_tier_settings_are_named(kwargs: dict[str, Any], message: str) -> No
 def test_sampling_takes_only_a_tier_or_tail_sampling() -> None:
     with pytest.raises(OtelFargateError, match=r"^sampling: must be SamplingTier"):
         SamplingTier.of({"policies": []})
+
+
+def test_each_tier_gets_its_own_alarms(tier: tuple[Template, CollectorGateway]) -> None:
+    _, gateway = tier
+    assert gateway.monitoring is not None and gateway.samplers is not None
+    assert gateway.samplers.monitoring is not None
+    routing, sampling = set(gateway.monitoring.alarms), set(gateway.samplers.monitoring.alarms)
+    assert {"routing_failures", "no_samplers"} <= routing
+    assert "traces_dropped_early" not in routing
+    assert "traces_dropped_early" in sampling
+    assert not {"routing_failures", "no_samplers"} & sampling
+    # the samplers run as a service: running-vs-desired is watched like the gateway's
+    assert "tasks_below_desired" in sampling
+
+
+def test_the_routing_alarm_reads_failed_sends_only(tier: tuple[Template, CollectorGateway]) -> None:
+    template, _ = tier
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+    (failures,) = [a for a in alarms if a["AlarmDescription"].startswith("The routing gateway failed")]
+    # a labelled metric is written as a metric query
+    (query,) = failures["Metrics"]
+    metric = query["MetricStat"]["Metric"]
+    dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+    assert metric["MetricName"] == "otelcol_loadbalancer_backend_outcome"
+    assert dimensions == {"environment": "prod", "service": "otel-gateway", "success": "false"}

@@ -24,12 +24,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..checks import fail
+from ..checks import check_choice, fail
 from ..names import NAME_PREFIX, SELF_PIPELINE_ID, SELF_TELEMETRY_NAMESPACE
 from . import alarms as table
 from . import validation
 from .dashboard import build_dashboard
 from .metrics import SIGNAL_UNITS, CollectorMetrics
+from .tier import tier_alarms, tier_of, tier_row
 
 #: Namespace of the metric the crash-line filter publishes (``collector_log_group`` only).
 CRASH_METRIC_NAMESPACE: Final = "OtelFargate/CollectorLogs"
@@ -59,6 +60,9 @@ class CollectorMonitoring(Construct):
     - ``collector_restarts``: sidecar: ECS restarted the collector container in place
       (Container Insights ``RestartCount`` with a known ECS service, otherwise crash lines in
       ``collector_log_group``).
+    - ``routing_failures`` and ``no_samplers``: a routing gateway (``tier="routing"``) failed
+      to send traces to samplers, or resolves none.
+    - ``traces_dropped_early``: samplers (``tier="sampling"``) dropped traces undecided.
 
     Args:
         scope: the parent construct.
@@ -111,6 +115,9 @@ class CollectorMonitoring(Construct):
             above which ``memory_high`` breaches, in (0, 100]. Default: 90.
         restart_threshold: restarts (or crash lines) per period above which
             ``collector_restarts`` breaches. Default: any restart (0).
+        tier: ``"routing"`` (a gateway routing traces to samplers) or ``"sampling"`` (a
+            sampler) adds that tier's alarms and dashboard row. Default: neither; the
+            constructs derive it from the configuration.
     """
 
     def __init__(
@@ -140,6 +147,7 @@ class CollectorMonitoring(Construct):
         refused_threshold: float = 0,
         memory_utilization_threshold_percent: float = 90,
         restart_threshold: float = 0,
+        tier: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         namespace = namespace if namespace is not None else SELF_TELEMETRY_NAMESPACE
@@ -169,6 +177,7 @@ class CollectorMonitoring(Construct):
             + f"-{Stack.of(self).region}"
         )
         self.environment_name, self.service_name = environment_name, service_name
+        self.tier = check_choice("tier", tier, ("routing", "sampling", None))
         self.namespace, self.memory_limit_mib, self.sidecar = namespace, memory_limit_mib, sidecar
         self.ecs_cluster_name = service.cluster.cluster_name if service else ecs_cluster_name
         self.ecs_service_name = service.service_name if service else ecs_service_name
@@ -223,6 +232,7 @@ class CollectorMonitoring(Construct):
             memory_limit_mib=self.memory_limit_mib,
             restarts=restarts,
             alarms=list(self.alarms.values()),
+            extra_row=tier_row(self.metrics, self.tier),
         )
 
     def _alarm_specs(
@@ -244,6 +254,7 @@ class CollectorMonitoring(Construct):
                 "exporter graphs. Pass exporters={component id: [signals]}.",
             )
         specs += table.data_plane_alarms(m, settings, where)
+        specs += tier_alarms(m, settings, where, self.tier)
         specs.append(table.heartbeat_alarm(m, settings, where))
         if m.has_ecs and not self.sidecar:
             specs.append(table.tasks_alarm(m, settings, where, self.environment_name))
@@ -298,7 +309,12 @@ def monitor_collector(
     """
     exporters, receivers = pipeline_components(rendered_config)
     return CollectorMonitoring(
-        scope, "Monitoring", exporters=exporters, receivers=receivers, **options
+        scope,
+        "Monitoring",
+        exporters=exporters,
+        receivers=receivers,
+        tier=tier_of(rendered_config),
+        **options,
     )
 
 

@@ -119,14 +119,19 @@ def build_dashboard(
     memory_limit_mib: int,
     restarts: cloudwatch.IMetric | None,
     alarms: Sequence[cloudwatch.Alarm],
+    extra_row: Sequence[cloudwatch.IWidget] = (),
 ) -> None:
-    """Fill ``dashboard``: title, signal, pressure, process and ECS rows, alarm status."""
+    """Fill ``dashboard``: title, signal, pressure, process, scale-tier and ECS rows, alarm
+    status.
+    """
     title = f"otel-fargate collector: {m.environment_name} / {m.service_name}"
     dashboard.add_widgets(
         cloudwatch.TextWidget(markdown=f"# {title}\nNamespace `{m.namespace}`", width=24, height=2)
     )
     for row in (signal_row(m), pressure_row(m), process_row(m, memory_limit_mib)):
         dashboard.add_widgets(*row)
+    if extra_row:
+        dashboard.add_widgets(*extra_row)
     ecs = ecs_row(m, restarts)
     if ecs:
         dashboard.add_widgets(*ecs)
