@@ -67,6 +67,7 @@ bench: setup collector
 	bash benchmarks/probe_bench.sh
 	$(PY) benchmarks/e2e_bench.py
 	$(PY) benchmarks/queue_bench.py
+	$(PY) benchmarks/sampling_bench.py
 
 clean:
 	rm -rf cdk.out .pytest_cache

@@ -5,24 +5,28 @@ Usage: ``.venv/bin/python benchmarks/sampling_bench.py [--traces N] [--in-flight
 the tier runs in network namespaces, see ``tests/e2e/tier.py``).
 
 1. Throughput (spans/s) through the tier, two routing gateways and three samplers keeping
-   every trace (``Probabilistic(percent=100)``, ``decision_wait`` 1 s, the shortest allowed),
-   against one plain gateway (``gateway_config``) exporting to a sink that answers without
-   decoding; same run, same binary, same generator load. Load: telemetrygen, ``--traces``
-   traces of 10 spans (a root and nine children) per worker, two workers in all, at no rate
-   limit. For the tier each router gets its own telemetrygen with one worker; the plain gateway
-   gets one telemetrygen with two workers. Throughput is the spans the routers (or the gateway)
-   accepted (``otelcol_receiver_accepted_spans``) divided by the time from the start of the
-   load until the samplers (or the gateway) had exported all of them
-   (``otelcol_exporter_sent_spans``), so the tier's figure includes one ``decision_wait``.
-   Also printed: the rate at which the front (routers or gateway) accepted spans, and the
-   collectors' CPU seconds per million spans (user + system, from /proc). Everything shares
-   the same cores, the generators included.
+   every trace (``Probabilistic(percent=100)``, ``decision_wait`` 1 s, the shortest allowed,
+   ``num_traces`` 20,000 so none is dropped undecided: the default assumes 500 new traces/s a
+   sampler), against one plain gateway (``gateway_config``) exporting to a sink that answers
+   without decoding; same run, same binary, same load. The samplers' sinks are the tier
+   harness's, which decode what they receive. Load: telemetrygen, eight workers in all, each
+   ``--traces`` traces of 10 spans (a root and nine children) at ``--rate`` in batches of 512
+   (at no rate limit telemetrygen's SDK drops what its export queue cannot hold); the tier's
+   routers get one telemetrygen of four workers each, the plain gateway one of eight.
+   Throughput is the spans the samplers (or the gateway) exported
+   (``otelcol_exporter_sent_spans``) divided by the time from the start of the load until the
+   last of them was exported, so the tier's figure includes one ``decision_wait``; also
+   printed: how many spans the front (routers or gateway) accepted
+   (``otelcol_receiver_accepted_spans``) and how fast, spans accepted but never exported, and
+   the collectors' CPU seconds per million spans (user + system, from /proc). Generators,
+   sinks and collectors share the machine's cores.
 2. Memory of traces in flight in one sampler: ``decision_wait`` 60 s so nothing is decided
-   during the measurement; telemetrygen sends ``--in-flight`` traces of 10 spans straight to
-   the sampler; once ``otelcol_processor_tail_sampling_sampling_traces_on_memory`` stops
-   growing, the growth of ``otelcol_process_runtime_heap_alloc_bytes`` (Go heap, garbage not
-   yet collected included) and of the resident set is divided by the traces held, next to
-   the 16 KiB a trace the library sizes ``num_traces`` with (``TRACE_BYTES``).
+   during the measurement, ``num_traces`` twice ``--in-flight``; telemetrygen sends
+   ``--in-flight`` traces of 10 spans straight to the sampler; once
+   ``otelcol_processor_tail_sampling_sampling_traces_on_memory`` stops growing, the growth of
+   ``otelcol_process_runtime_heap_alloc_bytes`` (Go heap, garbage not yet collected included)
+   and of the resident set is divided by the traces held, next to the 16 KiB a trace the
+   library sizes ``num_traces`` with (``TRACE_BYTES``).
 
 Prints figures only; exits 0 whatever they are, non-zero only when it cannot measure.
 """

@@ -32,7 +32,7 @@ from .names import (
     SERVICE_CONNECT_PROXY_MEMORY_MIB,
 )
 from .samplers import CollectorSamplers, SamplingTier
-from .scaling import autoscale, check_scaling
+from .scaling import SERVICE_DEFAULTS, autoscale, check_scaling
 from .synth_checks import add_check, one_gateway_per_namespace
 
 __all__ = ["PREVIOUS_TOKEN_ENV", "TOKEN_ENV", "CollectorGateway", "GatewayTls", "SamplingTier"]
@@ -307,14 +307,9 @@ class CollectorGateway(Construct):
             cluster=self.cluster,
             task_definition=self.task_definition,
             desired_count=desired_count,
-            min_healthy_percent=100,
-            max_healthy_percent=200,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
-            availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED,
             security_groups=[self.security_group],
             vpc_subnets=subnets,
-            propagate_tags=ecs.PropagatedTagSource.SERVICE,
-            enable_ecs_managed_tags=True,
+            **SERVICE_DEFAULTS,
             service_connect_configuration=ecs.ServiceConnectProps(
                 namespace=self.namespace.namespace_arn,
                 services=network.service_connect_services(self.service_name),

@@ -36,7 +36,7 @@ from .config.sampling import TailSampling, TraceRouting
 from .container import CollectorContainerSpec, CollectorParts, add_collector
 from .fargate import check_fargate_size
 from .names import OTLP_GRPC_PORT
-from .scaling import autoscale, check_scaling
+from .scaling import SERVICE_DEFAULTS, autoscale, check_scaling
 
 __all__ = ["MAX_SAMPLERS", "SAMPLER_DNS_TTL_SECONDS", "CollectorSamplers", "SamplingTier"]
 
@@ -236,14 +236,9 @@ class CollectorSamplers(Construct):
             cluster=cluster,
             task_definition=self.task_definition,
             desired_count=self.tier.desired_count,
-            min_healthy_percent=100,
-            max_healthy_percent=200,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
-            availability_zone_rebalancing=ecs.AvailabilityZoneRebalancing.ENABLED,
             security_groups=[self.security_group],
             vpc_subnets=subnets,
-            propagate_tags=ecs.PropagatedTagSource.SERVICE,
-            enable_ecs_managed_tags=True,
+            **SERVICE_DEFAULTS,
             cloud_map_options=ecs.CloudMapOptions(
                 cloud_map_namespace=self.namespace,
                 name=SAMPLER_RECORD_NAME,

@@ -1,6 +1,8 @@
-"""Autoscaling of a collector service: bounds and target tracking on CPU and memory."""
+"""A collector service's deployment and autoscaling: bounds, target tracking on CPU and memory."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_ecs as ecs
@@ -10,6 +12,17 @@ from .checks import check_int, fail
 #: Scale in slowly (a collector leaving drops its connections), out quickly.
 SCALE_IN_COOLDOWN = Duration.seconds(300)
 SCALE_OUT_COOLDOWN = Duration.seconds(60)
+
+#: How every collector service deploys: a full set of healthy tasks throughout, rolled back
+#: by the circuit breaker, spread over Availability Zones, tagged like its service.
+SERVICE_DEFAULTS: dict[str, Any] = {
+    "min_healthy_percent": 100,
+    "max_healthy_percent": 200,
+    "circuit_breaker": ecs.DeploymentCircuitBreaker(rollback=True),
+    "availability_zone_rebalancing": ecs.AvailabilityZoneRebalancing.ENABLED,
+    "propagate_tags": ecs.PropagatedTagSource.SERVICE,
+    "enable_ecs_managed_tags": True,
+}
 
 
 def check_scaling(

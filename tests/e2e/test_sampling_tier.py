@@ -211,3 +211,4 @@ def test_discovery_under_change_splits_only_traces_in_flight(
         assert len(split) < len(in_flight)
     finally:
         tier.close()
+
