@@ -25,7 +25,9 @@ from tests.e2e.harness import (
     REPO_ROOT,
     ProcessRunner,
     json_lines,
+    peak_rss_mib,
     run_telemetrygen,
+    wait_until,
 )
 from tests.e2e.tier import Tier, TierNetwork, tier_network
 
@@ -212,3 +214,60 @@ def test_discovery_under_change_splits_only_traces_in_flight(
     finally:
         tier.close()
 
+
+
+def test_an_overloaded_sampler_refuses_with_retryable_errors_and_stays_in_its_memory(
+    collector_binary: Path,
+    telemetrygen_binary: Path,
+    processes: ProcessRunner,
+    network: TierNetwork,
+) -> None:
+    # GIVEN one 256 MiB sampler holding traces for 4 s (keeping none), behind one router
+    tier = Tier(
+        network=network, runner=processes, binary=collector_binary,
+        policies=(KeepErrors(),), decision_wait="4s",
+    )  # fmt: skip
+    try:
+        sampler = tier.start_sampler(1, memory_mib=256)
+        network.publish([1])
+        tier.start_routers()
+        tier.wait_backends(1)
+        router = tier.routers[0]
+        # WHEN clients send spans of 8 KiB each, up to 150 MiB a second, for 15 s
+        payload = "x" * 8192
+        load = subprocess.Popen(
+            [
+                "ip", "netns", "exec", network.samplers_ns, str(telemetrygen_binary), "traces",
+                "--otlp-endpoint", tier.router_endpoint(1), "--otlp-insecure",
+                "--otlp-header", f'authorization="Bearer {GATEWAY_TOKEN}"',
+                "--workers", "4", "--rate", "500", "--traces", "100000", "--child-spans", "9",
+                "--telemetry-attributes", f'payload="{payload}"',
+            ],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            time.sleep(15)
+        finally:
+            load.kill()
+            load.wait(timeout=10)
+        # THEN the sampler's memory limiter refused data, and the sampler stayed below its
+        # container, alive and healthy
+        refused = sampler.metric("otelcol_receiver_refused_spans")
+        peak = peak_rss_mib(sampler.process.pid)
+        print(f"sampler peak RSS {peak:.0f} of 256 MiB; refused {refused:.0f} spans")
+        assert refused > 0
+        assert peak < 256
+        assert sampler.process.alive()
+        # AND the refusals were retryable: the router kept what it accepted and delivered it
+        # once the sampler had decided and freed its memory; nothing failed for good
+        accepted = router.metric("otelcol_receiver_accepted_spans")
+        wait_until(
+            lambda: router.metric("otelcol_exporter_sent_spans")
+            + router.metric("otelcol_exporter_send_failed_spans")
+            >= accepted,
+            timeout=120, interval=1, what="the router has sent or given up on what it accepted",
+        )  # fmt: skip
+        assert router.metric("otelcol_exporter_send_failed_spans") == 0
+        assert router.metric("otelcol_exporter_sent_spans") == accepted
+    finally:
+        tier.close()
