@@ -48,13 +48,7 @@ for entry in (str(REPO_ROOT), str(REPO_ROOT / "constructs")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
-from otel_fargate.config import (  # noqa: E402
-    CollectorConfigOptions,
-    OtlpExporter,
-    RenderedConfig,
-    render,
-)
-from otel_fargate.config.sampling import TRACE_BYTES, Probabilistic, TailSampling  # noqa: E402
+from otel_fargate.config.sampling import TRACE_BYTES, Probabilistic  # noqa: E402
 
 from tests.e2e.harness import (  # noqa: E402
     GATEWAY_TOKEN,
@@ -64,9 +58,7 @@ from tests.e2e.harness import (  # noqa: E402
     ProcessRunner,
     descendants,
     gateway_config,
-    loopback_overrides,
     run_telemetrygen,
-    sink_in_netns,
     start_collector,
     wait_until,
 )
@@ -89,40 +81,6 @@ STALL_SECONDS = 5
 #: num_traces of each sampler in the throughput run: room for the load's traces of two seconds
 SAMPLER_TRACES = 20000
 AUTH = {"authorization": f"Bearer {GATEWAY_TOKEN}"}
-
-
-def sampler_config(tier: Tier, ports: Ports, index: int, sink: str, traces: int) -> RenderedConfig:
-    """``tests.e2e.tier.sampler_config`` holding up to ``traces`` traces (``num_traces``)."""
-    receivers = {
-        "otlp": {"protocols": {"grpc": {"endpoint": f"{sampler_address(index)}:{SAMPLER_PORT}"}}}
-    }
-    return render(
-        CollectorConfigOptions(
-            preset="sampler",
-            exporters=(OtlpExporter(name="sink", protocol="http", endpoint=sink),),
-            sampling=TailSampling(
-                policies=tuple(tier.policies), decision_wait=tier.decision_wait, num_traces=traces
-            ),
-            memory_mib=1024,
-            health_check_endpoint=f"127.0.0.1:{ports.health}",
-            self_telemetry_namespace=None,
-            environment_name="e2e",
-            service_name=f"sampler-{index}",
-            overrides={"receivers": receivers, "service": loopback_overrides(ports)["service"]},
-        )
-    )
-
-
-def start_sampler(tier: Tier, index: int, *, traces: int) -> Collector:
-    """``Tier.start_sampler`` with ``num_traces`` set (the default assumes 500 new traces/s)."""
-    sink = sink_in_netns(tier.network.samplers_ns)
-    ports = Ports.allocate()
-    collector = start_collector(
-        tier.runner, tier.binary, sampler_config(tier, ports, index, sink.endpoint, traces),
-        ports, name=f"sampler-{index}", netns=tier.network.samplers_ns,
-    )  # fmt: skip
-    tier.samplers[index], tier.sinks[index] = collector, sink
-    return collector
 
 
 def cpu_seconds(collectors: Sequence[Collector]) -> float:
@@ -272,7 +230,7 @@ def tier_throughput(
         )
         try:
             for index in range(1, SAMPLERS + 1):
-                start_sampler(tier, index, traces=SAMPLER_TRACES)
+                tier.start_sampler(index, num_traces=SAMPLER_TRACES)
             network.publish(range(1, SAMPLERS + 1))
             tier.start_routers()
             tier.wait_backends(SAMPLERS)
@@ -329,7 +287,7 @@ def in_flight_memory(
             decision_wait="60s",
         )
         try:
-            sampler = start_sampler(tier, 1, traces=2 * traces)
+            sampler = tier.start_sampler(1, num_traces=2 * traces)
             on_memory = "otelcol_processor_tail_sampling_sampling_traces_on_memory"
             heap = "otelcol_process_runtime_heap_alloc_bytes"
             time.sleep(3)

@@ -168,6 +168,9 @@ class _Reader:
             )
         return value
 
+    def number(self, key: str, default: float, what: str) -> float:
+        return self._get(key, default, (int, float), what)
+
     def boolean(self, key: str, default: bool) -> bool:
         return self._get(key, default, bool, "true or false")
 
@@ -288,7 +291,7 @@ def _parse_sampling(reader: _Reader | None) -> SamplingTier | None:
     slow = reader.integer("slow_threshold_ms", 1000, low=0, high=3_600_000)
     if slow:
         policies.append(KeepSlow(threshold_ms=slow))
-    percent = reader._get("keep_percent", 10, (int, float), "a number of percent")
+    percent = reader.number("keep_percent", 10, "a number of percent")
     if percent:
         policies.append(Probabilistic(percent=percent))
     try:

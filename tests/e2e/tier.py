@@ -127,14 +127,19 @@ def sampler_config(
     policies: Sequence[SamplingPolicy],
     decision_wait: str = "2s",
     memory_mib: int = 1024,
+    num_traces: int | None = None,
 ) -> RenderedConfig:
-    """A sampler bound to its own address on 4317, exporting to ``sink``."""
+    """A sampler bound to its own address on 4317, exporting to ``sink``; ``num_traces``:
+    the library's sizing when None.
+    """
     receivers = {"otlp": {"protocols": {"grpc": {"endpoint": f"{sampler_address(index)}:{SAMPLER_PORT}"}}}}
     return render(
         CollectorConfigOptions(
             preset="sampler",
             exporters=(OtlpExporter(name="sink", protocol="http", endpoint=sink),),
-            sampling=TailSampling(policies=tuple(policies), decision_wait=decision_wait),
+            sampling=TailSampling(
+                policies=tuple(policies), decision_wait=decision_wait, num_traces=num_traces
+            ),
             memory_mib=memory_mib,
             health_check_endpoint=f"127.0.0.1:{ports.health}",
             self_telemetry_namespace=None,
@@ -189,12 +194,14 @@ class Tier:
     samplers: dict[int, Collector] = field(default_factory=dict)
     sinks: dict[int, OtlpSink] = field(default_factory=dict)
 
-    def start_sampler(self, index: int, *, memory_mib: int = 1024) -> Collector:
+    def start_sampler(
+        self, index: int, *, memory_mib: int = 1024, num_traces: int | None = None
+    ) -> Collector:
         sink = sink_in_netns(self.network.samplers_ns)
         ports = Ports.allocate()
         rendered = sampler_config(
             ports, index=index, sink=sink.endpoint, policies=self.policies,
-            decision_wait=self.decision_wait, memory_mib=memory_mib,
+            decision_wait=self.decision_wait, memory_mib=memory_mib, num_traces=num_traces,
         )  # fmt: skip
         collector = start_collector(
             self.runner, self.binary, rendered, ports,

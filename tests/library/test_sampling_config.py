@@ -168,3 +168,25 @@ def test_traces_that_do_not_fit_memory_are_refused_with_the_arithmetic() -> None
 def test_an_override_cannot_open_a_samplers_other_listeners() -> None:
     with pytest.raises(ConfigError, match=r"extensions.health_check.endpoint|must listen on"):
         render(sampler(overrides={"extensions": {"zpages": {"endpoint": "0.0.0.0:55679"}}}))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sampling": {"policies": []}}, "sampling: must be TailSampling(...) or None, got {"),
+        (
+            {"preset": "gateway", "sampling": None, "trace_routing": "otel-sampler:4317"},
+            "trace_routing: must be TraceRouting(...) or None, got 'otel-sampler:4317'",
+        ),
+    ],
+)
+def test_tier_settings_of_the_wrong_type_are_named(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        sampler(**kwargs)
+    assert str(caught.value).startswith(message)
+
+
+def test_a_raw_policy_takes_its_name_outside_the_mapping() -> None:
+    policy = RawPolicy(name="big", policy={"name": "big", "type": "span_count"})
+    with pytest.raises(ConfigError, match=r"^sampling.policies\[0\].policy.name: goes in name="):
+        TailSampling(policies=(policy,))

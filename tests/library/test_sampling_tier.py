@@ -178,3 +178,15 @@ def test_the_routing_alarm_reads_failed_sends_only(tier: tuple[Template, Collect
     dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
     assert metric["MetricName"] == "otelcol_loadbalancer_backend_outcome"
     assert dimensions == {"environment": "prod", "service": "otel-gateway", "success": "false"}
+
+
+def test_monitoring_names_a_tier_it_does_not_know() -> None:
+    from otel_fargate import CollectorMonitoring
+
+    from tests.library.test_gateway_edge import new_stack as stack_for
+
+    with pytest.raises(OtelFargateError, match=r"^tier: must be one of routing, sampling, None, got 'edge'"):
+        CollectorMonitoring(
+            stack_for("TierName"), "Monitoring", environment_name="prod",
+            service_name="otel-gateway", memory_limit_mib=896, tier="edge",
+        )  # fmt: skip

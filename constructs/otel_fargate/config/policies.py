@@ -11,7 +11,7 @@ from otel_fargate.checks import fail as _fail
 from otel_fargate.errors import ConfigError
 
 
-def fail(setting: str, message: str, value: object, **_: object) -> ConfigError:
+def fail(setting: str, message: str, value: object) -> ConfigError:
     """A ConfigError reading ``<setting>: <message>, got <value>``."""
     error = _fail(setting, message, value, error=ConfigError)
     assert isinstance(error, ConfigError)
@@ -115,12 +115,7 @@ class KeepAttribute(SamplingPolicy):
         super().check(setting)
         check_text(f"{setting}.key", self.key, error=ConfigError)
         if not self.values or not all(isinstance(v, str) and v for v in self.values):
-            raise fail(
-                f"{setting}.values",
-                "must be one or more non-empty strings",
-                self.values,
-                error=ConfigError,
-            )
+            raise fail(f"{setting}.values", "must be one or more non-empty strings", self.values)
 
     def settings(self) -> dict[str, Any]:  # noqa: D102
         return {"key": self.key, "values": list(self.values)}
@@ -192,7 +187,6 @@ class RawPolicy(SamplingPolicy):
                 f"{setting}.policy.type",
                 f"must be one of {', '.join(sorted(RAW_POLICY_TYPES))}",
                 kind,
-                error=ConfigError,
             )
         if "name" in self.policy:
             raise fail(f"{setting}.policy.name", "goes in name=, not the mapping", self.policy)
@@ -238,10 +232,9 @@ def check_policies(policies: Sequence[object], *, setting: str, nested: bool = F
                 "must be a policy such as KeepErrors(), KeepSlow(threshold_ms=1000) or "
                 "Probabilistic(percent=10)",
                 policy,
-                error=ConfigError,
             )
         if nested and isinstance(policy, AllOf):
-            raise fail(where, "AllOf cannot contain another AllOf", policy, error=ConfigError)
+            raise fail(where, "AllOf cannot contain another AllOf", policy)
         policy.check(where)
         if policy.name in names:
             raise fail(f"{where}.name", "two policies share this name", policy.name)

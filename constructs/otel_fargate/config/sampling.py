@@ -55,6 +55,8 @@ TRACE_BYTES = 16 * 1024
 #: Share of the memory limiter's hard limit that traces waiting for a decision may take; the
 #: rest is for the receiver, the batch and the exporter queues.
 TRACE_MEMORY_FRACTION = 0.5
+
+
 def _default_policies() -> tuple[SamplingPolicy, ...]:
     return (KeepErrors(), KeepSlow(threshold_ms=1000), Probabilistic(percent=10))
 
@@ -89,7 +91,7 @@ class TailSampling:
     def __post_init__(self) -> None:
         object.__setattr__(self, "policies", tuple(self.policies))
         if not self.policies:
-            raise fail("sampling.policies", "needs at least one policy", (), error=ConfigError)
+            raise fail("sampling.policies", "needs at least one policy", ())
         check_policies(self.policies, setting="sampling.policies")
         wait = parse_duration(self.decision_wait, setting="sampling.decision_wait")
         if not 1 <= wait <= 300:
@@ -138,7 +140,6 @@ class TailSampling:
                 f"{sizing.limit_mib} MiB limit); give the samplers more memory, more tasks or "
                 f"a shorter decision_wait",
                 value,
-                error=ConfigError,
             )
         return wanted
 
