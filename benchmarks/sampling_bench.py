@@ -48,7 +48,7 @@ for entry in (str(REPO_ROOT), str(REPO_ROOT / "constructs")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
-from otel_fargate.config.sampling import TRACE_BYTES, Probabilistic  # noqa: E402
+from otel_fargate.config.sampling.tier import TRACE_BYTES, Probabilistic  # noqa: E402
 
 from tests.e2e.harness import (  # noqa: E402
     GATEWAY_TOKEN,

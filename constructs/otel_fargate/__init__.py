@@ -18,12 +18,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, EnvironmentConfigError, OtelFargateError
-from .versions import COLLECTOR_VERSION
+from otel_fargate import _moved
+from otel_fargate.errors import ConfigError, EnvironmentConfigError, OtelFargateError
+from otel_fargate.versions import COLLECTOR_VERSION, __version__
+
+_moved.install()
 
 if TYPE_CHECKING:
-    from .collector_options import CollectorOptions
-    from .config import (
+    from otel_fargate.config import (
         AmpExporter,
         AwsOtlpExporter,
         CloudWatchEmfExporter,
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
         XRayExporter,
         exporters_from_spec,
     )
-    from .config.sampling import (
+    from otel_fargate.config.sampling import (
         AllOf,
         KeepAttribute,
         KeepErrors,
@@ -50,14 +52,15 @@ if TYPE_CHECKING:
         TailSampling,
         TraceRouting,
     )
-    from .fargate import log_retention
-    from .gateway import CollectorGateway
-    from .gateway_tls import GatewayTls
-    from .health import HealthCheckTiming
-    from .image import CollectorImage
-    from .monitoring import CollectorMonitoring
-    from .samplers import CollectorSamplers, SamplingTier
-    from .sidecar import CollectorSidecar
+    from otel_fargate.gateway.construct import CollectorGateway
+    from otel_fargate.gateway.tls import GatewayTls
+    from otel_fargate.monitoring import CollectorMonitoring
+    from otel_fargate.sampling.construct import CollectorSamplers, SamplingTier
+    from otel_fargate.sidecar.construct import CollectorSidecar
+    from otel_fargate.task.fargate import log_retention
+    from otel_fargate.task.health import HealthCheckTiming
+    from otel_fargate.task.image import CollectorImage
+    from otel_fargate.task.options import CollectorOptions
 
 #: Where each lazily loaded public name lives.
 _HOMES: dict[str, str] = {
@@ -76,14 +79,14 @@ _HOMES: dict[str, str] = {
     "XRayExporter": "config",
     "exporters_from_spec": "config",
     "render": "config",
-    "CollectorOptions": "collector_options",
-    "CollectorGateway": "gateway",
-    "GatewayTls": "gateway_tls",
-    "CollectorImage": "image",
+    "CollectorOptions": "task.options",
+    "CollectorGateway": "gateway.construct",
+    "GatewayTls": "gateway.tls",
+    "CollectorImage": "task.image",
     "CollectorMonitoring": "monitoring",
-    "CollectorSidecar": "sidecar",
-    "HealthCheckTiming": "health",
-    "log_retention": "fargate",
+    "CollectorSidecar": "sidecar.construct",
+    "HealthCheckTiming": "task.health",
+    "log_retention": "task.fargate",
     "AllOf": "config.sampling",
     "KeepAttribute": "config.sampling",
     "KeepErrors": "config.sampling",
@@ -93,8 +96,8 @@ _HOMES: dict[str, str] = {
     "RawPolicy": "config.sampling",
     "TailSampling": "config.sampling",
     "TraceRouting": "config.sampling",
-    "CollectorSamplers": "samplers",
-    "SamplingTier": "samplers",
+    "CollectorSamplers": "sampling.construct",
+    "SamplingTier": "sampling.construct",
 }
 
 __all__ = [
@@ -133,6 +136,7 @@ __all__ = [
     "TraceRouting",
     "XRayDaemonReceiver",
     "XRayExporter",
+    "__version__",
     "exporters_from_spec",
     "log_retention",
     "render",

@@ -11,8 +11,8 @@ import math
 from collections.abc import Collection
 from typing import TypeVar
 
-from .errors import OtelFargateError
-from .names import LOG_RETENTION_DAYS
+from otel_fargate.errors import OtelFargateError
+from otel_fargate.names import LOG_RETENTION_DAYS
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .names import SELF_TELEMETRY_NAMESPACE as SELF_TELEMETRY_NAMESPACE
+from otel_fargate.names import SELF_TELEMETRY_NAMESPACE as SELF_TELEMETRY_NAMESPACE
 
 #: Dimension: the otel-fargate environment (``CollectorConfigOptions.environment_name``).
 DIMENSION_ENVIRONMENT: Final = "environment"

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from otel_fargate.config import CollectorConfigOptions, ConfigError, RenderedConfig, render
-from otel_fargate.config.drain import drain_of
-from otel_fargate.config.validate import component_type
+from otel_fargate.config.policy.drain import drain_of
+from otel_fargate.config.policy.validate import component_type
 from otel_fargate.names import MAX_STOP_TIMEOUT_SECONDS
 
 #: The environment variable the supervisor reads the budget from.

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 from otel_fargate.config import CollectorConfigOptions, render
-from otel_fargate.config.components import MODULE_TYPES, contrib_components
+from otel_fargate.config.model.components import MODULE_TYPES, contrib_components
 
 from tests.e2e.test_validate import KINDS, STAND_INS, validate_with_stand_ins
 from tests.library.test_adot_samples import ADOT, ENVIRONMENT, EXPECTED

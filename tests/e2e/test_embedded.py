@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from otel_fargate.config import RenderedConfig
-from otel_fargate.config.durations import parse_duration
+from otel_fargate.config.core.durations import parse_duration
 
 from examples.embedded.drain_budget import (
     BUDGET_ENV,

@@ -34,8 +34,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from otel_fargate.config import CollectorConfigOptions, OtlpExporter, RenderedConfig, render
-from otel_fargate.config.layers import deep_merge
-from otel_fargate.config.tls import GatewayTlsOptions
+from otel_fargate.config.core.layers import deep_merge
+from otel_fargate.config.options.tls import GatewayTlsOptions
 
 from tests.e2e.harness import (
     GATEWAY_TOKEN,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from otel_fargate.config.sampling import KeepErrors, KeepSlow, Probabilistic
+from otel_fargate.config.sampling.tier import KeepErrors, KeepSlow, Probabilistic
 
 from tests.e2e.harness import (
     GATEWAY_TOKEN,

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
-from otel_fargate.app_wiring import otel_environment
+from otel_fargate.apps.wiring import otel_environment
 from otel_fargate.config import (
     CollectorConfigOptions,
     OtlpExporter,

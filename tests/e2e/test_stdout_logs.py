@@ -16,7 +16,7 @@ import yaml
 from fluent import sender
 from otel_fargate import CollectorSidecar, OtlpExporter
 from otel_fargate.config import CollectorConfigOptions, render
-from otel_fargate.config.layers import deep_merge
+from otel_fargate.config.core.layers import deep_merge
 
 from tests.e2e.harness import (
     OtlpSink,

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 from otel_fargate.config import CollectorConfigOptions, render
-from otel_fargate.config.components import MODULE_TYPES
+from otel_fargate.config.model.components import MODULE_TYPES
 
 from tests.conftest import (
     collector_config_text,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from otel_fargate.config import CollectorConfigOptions, OtlpExporter, RenderedConfig, render
-from otel_fargate.config.sampling import SamplingPolicy, TailSampling, TraceRouting
+from otel_fargate.config.sampling.tier import SamplingPolicy, TailSampling, TraceRouting
 
 from tests.e2e.harness import (
     Collector,

@@ -20,7 +20,8 @@ from otel_fargate.config import (
     XRayDaemonReceiver,
     XRayExporter,
 )
-from otel_fargate.config.sampling import (
+from otel_fargate.config.options.tls import GatewayTlsOptions
+from otel_fargate.config.sampling.tier import (
     AllOf,
     KeepAttribute,
     KeepErrors,
@@ -30,7 +31,6 @@ from otel_fargate.config.sampling import (
     TailSampling,
     TraceRouting,
 )
-from otel_fargate.config.tls import GatewayTlsOptions
 
 HONEYCOMB = OtlpExporter(
     name="honeycomb",

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from aws_cdk.assertions import Template
 from otel_fargate import CollectorSidecar
-from otel_fargate.config.component_iam import COMPONENT_IAM
+from otel_fargate.config.model.component_iam import COMPONENT_IAM
 
 from tests.library.test_constructs import app_task, new_stack
 

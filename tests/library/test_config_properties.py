@@ -21,7 +21,7 @@ from otel_fargate.config import (
     XRayExporter,
     render,
 )
-from otel_fargate.config.sizing import RESERVED_MIB
+from otel_fargate.config.core.sizing import RESERVED_MIB
 
 #: Ports the presets use besides health_check.
 TAKEN = {4317, 4318, 4319, 8888, 1777, 55679}

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from otel_fargate.config import MIN_MEMORY_MIB, ConfigError, deep_merge, size_for
-from otel_fargate.config.durations import parse_duration
-from otel_fargate.config.sizing import RESERVED_MIB
+from otel_fargate.config.core.durations import parse_duration
+from otel_fargate.config.core.sizing import RESERVED_MIB
 
 
 @pytest.mark.parametrize(

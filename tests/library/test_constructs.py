@@ -632,7 +632,7 @@ def test_export_log_groups_are_removed_with_the_stack(sidecar_template: Template
     ("probe_timeout", "expected"), [(2.0, "2s"), (1.5, "1500ms"), (0.25, "250ms")]
 )
 def test_probe_timeout_is_a_go_duration(probe_timeout: float, expected: str) -> None:
-    from otel_fargate.health import probe_command
+    from otel_fargate.task.health import probe_command
 
     timing = HealthCheckTiming(probe_timeout_seconds=probe_timeout)
     assert probe_command("/healthcheck", "http://127.0.0.1:13133/", timing)[-1] == expected

@@ -22,7 +22,7 @@ from otel_fargate.config import (
     XRayExporter,
     render,
 )
-from otel_fargate.config.durations import parse_duration
+from otel_fargate.config.core.durations import parse_duration
 
 from examples.embedded.drain_budget import (
     BUDGET_ENV,

@@ -32,8 +32,8 @@ from otel_fargate import (
     XRayExporter,
     render,
 )
-from otel_fargate.config.tls import GatewayTlsOptions
-from otel_fargate.gateway import GatewayTls
+from otel_fargate.config.options.tls import GatewayTlsOptions
+from otel_fargate.gateway.construct import GatewayTls
 
 from tests.conftest import REPO_ROOT, checkov_binary, collector_config_text, collector_containers
 

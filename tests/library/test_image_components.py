@@ -20,7 +20,7 @@ from otel_fargate import (
     OtelFargateError,
 )
 from otel_fargate.config import CollectorConfigOptions, render
-from otel_fargate.config.components import (
+from otel_fargate.config.model.components import (
     CONTRIB_DATA_FILE,
     KINDS,
     MODULE_TYPES,

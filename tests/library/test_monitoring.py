@@ -207,7 +207,7 @@ def test_the_default_queue_alarm_can_fire_before_the_limiter_refuses(
 ) -> None:
     # GIVEN queues sized to the memory limiter's hard limit, which refuses new data once the
     # heap reaches (1 - spike fraction) of it: the queue cannot grow much past that point
-    from otel_fargate.config.sizing import SPIKE_FRACTION
+    from otel_fargate.config.core.sizing import SPIKE_FRACTION
 
     refusal_percent = 100 * (1 - SPIKE_FRACTION)
     # THEN the default threshold lies below it, so the alarm can fire while data still flows

@@ -64,7 +64,7 @@ def test_wheel_carries_the_library_and_the_docker_build_context(wheel: Path) -> 
     assert "otel_fargate/_context/healthcheck/main.go" in names
     assert "otel_fargate/_context/.dockerignore" in names
     assert not any(n.startswith("constructs/") or "/.venv/" in n or "cdk.out" in n for n in names)
-    assert "otel_fargate/config/upstream_keys.json" in names
+    assert "otel_fargate/config/model/upstream_keys.json" in names
     # the library ships no command: the operations tools live in the repository (tools/)
     assert not any(n.endswith("entry_points.txt") for n in names)
     (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]

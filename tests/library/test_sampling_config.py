@@ -11,7 +11,7 @@ from otel_fargate.config import (
     XRayExporter,
     render,
 )
-from otel_fargate.config.sampling import (
+from otel_fargate.config.sampling.tier import (
     TRACE_BYTES,
     AllOf,
     KeepAttribute,

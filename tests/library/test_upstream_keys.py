@@ -2,7 +2,7 @@
 upstream.
 
 No test collector here contains these components, so the keys their ``Config`` structs accept at
-the pinned release are recorded in ``otel_fargate/config/upstream_keys.json`` and checked here
+the pinned release are recorded in ``otel_fargate/config/model/upstream_keys.json`` and checked here
 against the golden configs and the typed exporters' and receivers' output. ``awsxray`` is an
 exporter and a receiver with different keys, so components are known by (section, type).
 """
@@ -25,9 +25,9 @@ from otel_fargate.config import (
     SendingQueue,
     XRayDaemonReceiver,
     XRayExporter,
-    known_keys,
 )
-from otel_fargate.config.known_keys import (
+from otel_fargate.config.model import known_keys
+from otel_fargate.config.model.known_keys import (
     KNOWN_COMPONENTS,
     SECTIONS,
     UPSTREAM_RELEASE,

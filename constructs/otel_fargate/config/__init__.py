@@ -44,7 +44,7 @@ the dimensions of :mod:`otel_fargate.telemetry`. The dimension values come from
 ``service.telemetry.resource`` (``environment``, ``service``), copied onto the metrics by
 ``resource_to_telemetry_conversion``. Logs are JSON.
 
-Sizing: see :mod:`otel_fargate.config.sizing` (64 MiB reserved for the executable, GOMEMLIMIT
+Sizing: see :mod:`otel_fargate.config.core.sizing` (64 MiB reserved for the executable, GOMEMLIMIT
 90 % of the rest, memory_limiter limit 80 % of GOMEMLIMIT checked every 100 ms, spike 25 % of
 the limit, exporter queues in bytes up to the limit, GOMAXPROCS = vCPUs rounded up; at least
 256 MiB).
@@ -54,9 +54,10 @@ Shutdown: every exporter's retries plus per-attempt timeout must end before
 and a 10 s timeout.
 """
 
-from otel_fargate.errors import ConfigError
-
-from .exporters import (
+from otel_fargate.config.core.layers import deep_merge
+from otel_fargate.config.core.secrets import CONFIG_ENV, GATEWAY_TOKEN_ENV, SecretRef
+from otel_fargate.config.core.sizing import MIN_MEMORY_MIB, Sizing, size_for
+from otel_fargate.config.exporters import (
     SIGNALS,
     AmpExporter,
     AwsOtlpExporter,
@@ -71,9 +72,7 @@ from .exporters import (
     Signal,
     XRayExporter,
 )
-from .iam import IamNeeds, LogGroupWrite
-from .layers import deep_merge
-from .options import (
+from otel_fargate.config.options.collector import (
     DEFAULT_GATEWAY_ENDPOINT,
     DEFAULT_HEALTH_CHECK_ENDPOINT,
     DEFAULT_SELF_TELEMETRY_NAMESPACE,
@@ -81,13 +80,13 @@ from .options import (
     CollectorConfigOptions,
     Preset,
 )
-from .presets import build_preset
-from .receivers import FluentForwardReceiver, Receiver, XRayDaemonReceiver
-from .render import RenderedConfig, describe, render
-from .secrets import CONFIG_ENV, GATEWAY_TOKEN_ENV, SecretRef
-from .sizing import MIN_MEMORY_MIB, Sizing, size_for
-from .spec import SPEC_TYPES, exporters_from_spec
-from .validate import validate_config
+from otel_fargate.config.options.spec import SPEC_TYPES, exporters_from_spec
+from otel_fargate.config.policy.iam import IamNeeds, LogGroupWrite
+from otel_fargate.config.policy.validate import validate_config
+from otel_fargate.config.receivers.typed import FluentForwardReceiver, Receiver, XRayDaemonReceiver
+from otel_fargate.config.rendering.presets import build_preset
+from otel_fargate.config.rendering.render import RenderedConfig, describe, render
+from otel_fargate.errors import ConfigError
 
 __all__ = [
     "CONFIG_ENV",

@@ -3,7 +3,7 @@ collector's own metrics: metric names and factory (:mod:`.metrics`), the alarm t
 (:mod:`.alarms`), the dashboard (:mod:`.dashboard`) and the construct that wires them.
 """
 
-from .construct import (
+from otel_fargate.monitoring.construct import (
     CRASH_FILTER_PATTERN,
     CRASH_METRIC_NAME,
     CRASH_METRIC_NAMESPACE,
@@ -11,8 +11,12 @@ from .construct import (
     monitor_collector,
     pipeline_components,
 )
-from .metrics import CONTAINER_INSIGHTS_NAMESPACE, SIGNAL_UNITS, CollectorMetrics
-from .validation import MAX_ALARM_METRICS
+from otel_fargate.monitoring.metrics import (
+    CONTAINER_INSIGHTS_NAMESPACE,
+    SIGNAL_UNITS,
+    CollectorMetrics,
+)
+from otel_fargate.monitoring.validation import MAX_ALARM_METRICS
 
 __all__ = [
     "CONTAINER_INSIGHTS_NAMESPACE",

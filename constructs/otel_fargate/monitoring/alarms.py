@@ -10,8 +10,8 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from .. import telemetry
-from .metrics import CollectorMetrics
+from otel_fargate import telemetry
+from otel_fargate.monitoring.metrics import CollectorMetrics
 
 _MIB = 1024 * 1024
 Missing = cloudwatch.TreatMissingData

@@ -24,13 +24,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ..checks import check_choice, fail
-from ..names import NAME_PREFIX, SELF_PIPELINE_ID, SELF_TELEMETRY_NAMESPACE
-from . import alarms as table
-from . import validation
-from .dashboard import build_dashboard
-from .metrics import SIGNAL_UNITS, CollectorMetrics
-from .tier import tier_alarms, tier_of, tier_row
+from otel_fargate.checks import check_choice, fail
+from otel_fargate.monitoring import alarms as table
+from otel_fargate.monitoring import validation
+from otel_fargate.monitoring.dashboard import build_dashboard
+from otel_fargate.monitoring.metrics import SIGNAL_UNITS, CollectorMetrics
+from otel_fargate.monitoring.tier import tier_alarms, tier_of, tier_row
+from otel_fargate.names import NAME_PREFIX, SELF_PIPELINE_ID, SELF_TELEMETRY_NAMESPACE
 
 #: Namespace of the metric the crash-line filter publishes (``collector_log_group`` only).
 CRASH_METRIC_NAMESPACE: Final = "OtelFargate/CollectorLogs"

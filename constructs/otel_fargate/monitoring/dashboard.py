@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from .. import telemetry
-from .metrics import (
+from otel_fargate import telemetry
+from otel_fargate.monitoring.metrics import (
     ALL_SIGNALS,
     EXPORTER_ENQUEUE_FAILED,
     EXPORTER_SEND_FAILED,

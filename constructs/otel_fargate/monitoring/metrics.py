@@ -14,9 +14,9 @@ from typing import Final
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from .. import telemetry
-from ..errors import OtelFargateError
-from ..names import COLLECTOR_CONTAINER_NAME
+from otel_fargate import telemetry
+from otel_fargate.errors import OtelFargateError
+from otel_fargate.names import COLLECTOR_CONTAINER_NAME
 
 #: Pipeline signal -> the unit suffix of the collector's per-item metrics.
 SIGNAL_UNITS: Final[Mapping[str, str]] = {

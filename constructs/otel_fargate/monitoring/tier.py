@@ -6,10 +6,10 @@ from collections.abc import Mapping
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from .. import telemetry
-from ..config.validate import component_type
-from .alarms import AlarmSettings, AlarmSpec, Missing
-from .metrics import CollectorMetrics
+from otel_fargate import telemetry
+from otel_fargate.config.core.values import component_type
+from otel_fargate.monitoring.alarms import AlarmSettings, AlarmSpec, Missing
+from otel_fargate.monitoring.metrics import CollectorMetrics
 
 
 def tier_of(config: Mapping[str, object]) -> str | None:

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 
 from aws_cdk import Token
 
-from ..checks import check_int, check_number, check_percent, check_text, fail
-from ..errors import OtelFargateError
-from .metrics import ALL_SIGNALS, SIGNAL_UNITS
+from otel_fargate.checks import check_int, check_number, check_percent, check_text, fail
+from otel_fargate.errors import OtelFargateError
+from otel_fargate.monitoring.metrics import ALL_SIGNALS, SIGNAL_UNITS
 
 #: CloudWatch refuses alarms whose metric math reads more than 10 metrics.
 MAX_ALARM_METRICS = 10

@@ -1,18 +1,21 @@
 """Typed exporters, by backend family: AWS, OTLP, and the local debug exporter."""
 
-from .amp import AmpExporter
-from .aws import AwsOtlpExporter, CloudWatchEmfExporter, CloudWatchLogsExporter, XRayExporter
-from .base import (
+from otel_fargate.config.core.values import SIGNALS, FrozenMap, Signal
+from otel_fargate.config.exporters.amp import AmpExporter
+from otel_fargate.config.exporters.aws import (
+    AwsOtlpExporter,
+    CloudWatchEmfExporter,
+    CloudWatchLogsExporter,
+    XRayExporter,
+)
+from otel_fargate.config.exporters.base import (
     MIN_QUEUE_BYTES,
-    SIGNALS,
     Exporter,
-    FrozenMap,
     RetryOnFailure,
     SendingQueue,
-    Signal,
 )
-from .debug import DebugExporter
-from .otlp import OAuth2ClientCredentials, OtlpExporter
+from otel_fargate.config.exporters.debug import DebugExporter
+from otel_fargate.config.exporters.otlp import OAuth2ClientCredentials, OtlpExporter
 
 __all__ = [
     "MIN_QUEUE_BYTES",

@@ -7,11 +7,16 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from otel_fargate.checks import check_int
+from otel_fargate.config.core.durations import format_duration
+from otel_fargate.config.core.values import Signal
+from otel_fargate.config.exporters.aws import check_region
+from otel_fargate.config.exporters.base import (
+    Exporter,
+    RetryOnFailure,
+    SendingQueue,
+    check_queue_and_retry,
+)
 from otel_fargate.errors import ConfigError
-
-from ..durations import format_duration
-from .aws import check_region
-from .base import Exporter, RetryOnFailure, SendingQueue, Signal, check_queue_and_retry
 
 _WORKSPACE = re.compile(r"^ws-[A-Za-z0-9-]+$")
 

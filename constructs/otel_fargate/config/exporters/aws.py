@@ -7,19 +7,16 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from otel_fargate.checks import check_bool, check_choice, check_int, check_retention_days
-from otel_fargate.errors import ConfigError
-
-from ..log_groups import check_log_group_name
-from .base import (
-    SIGNALS,
+from otel_fargate.config.core.log_groups import check_log_group_name
+from otel_fargate.config.core.values import SIGNALS, Signal, non_empty
+from otel_fargate.config.exporters.base import (
     Exporter,
     RetryOnFailure,
     SendingQueue,
-    Signal,
     check_queue_and_retry,
     helper_settings,
-    non_empty,
 )
+from otel_fargate.errors import ConfigError
 
 _REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _ROLLUP_OPTIONS = ("NoDimensionRollup", "SingleDimensionRollupOnly", "ZeroAndSingleDimensionRollup")

@@ -2,92 +2,32 @@
 
 Each exporter knows its component id (``type`` or ``type/name``), the signals it takes, its
 YAML, the extensions it needs (authenticators) and the secrets it reads. How long one batch
-can take to drain is read from its YAML by :mod:`otel_fargate.config.drain`, the rule that
+can take to drain is read from its YAML by :mod:`otel_fargate.config.policy.drain`, the rule that
 also measures overrides and replacements.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-from otel_fargate.checks import check_bool, check_int, check_number, check_text, fail
+from otel_fargate.checks import check_bool, check_int, check_number
+from otel_fargate.config.core.durations import format_duration
+from otel_fargate.config.core.secrets import SecretRef
+from otel_fargate.config.core.sizing import MIB, QUEUE_SIZER
+from otel_fargate.config.core.values import (
+    Signal,
+)
+from otel_fargate.config.policy.drain import drain_of
 from otel_fargate.errors import ConfigError
 from otel_fargate.names import MAX_STOP_TIMEOUT_SECONDS
-
-from ..drain import drain_of
-from ..durations import format_duration
-from ..secrets import SecretRef
-from ..sizing import MIB, QUEUE_SIZER
-
-Signal = Literal["traces", "metrics", "logs"]
-
-#: Every signal, in the order pipelines are rendered.
-SIGNALS: tuple[Signal, ...] = ("traces", "metrics", "logs")
 
 #: The smallest exporter queue accepted, in bytes: less holds hardly one batch.
 MIN_QUEUE_BYTES = MIB
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-#: How the CDK writes an unresolved token into a string (CloudFormation resolves it).
-_CDK_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
-
-
-class FrozenMap(Mapping[str, Any]):
-    """A read-only, hashable mapping, so frozen option dataclasses stay hashable."""
-
-    __slots__ = ("_items",)
-
-    def __init__(self, items: Mapping[str, Any] | None = None) -> None:
-        self._items: dict[str, Any] = dict(items) if items is not None else {}
-
-    def __getitem__(self, key: str) -> Any:
-        return self._items[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __hash__(self) -> int:
-        return hash(tuple(self._items.items()))
-
-    def __repr__(self) -> str:
-        return repr(self._items)
-
-
-def non_empty(value: object, *, setting: str) -> str:
-    """``value`` if it is a non-empty literal string, else a ConfigError naming ``setting``.
-
-    The collector expands ``${env:...}`` and ``${file:...}`` in any string of its
-    configuration, so a typed field holding ``${`` could read the gateway token or a file of
-    the container into a place that leaves it (a namespace, a log group, an endpoint): typed
-    fields take literals only; secrets are SecretRefs.
-    """
-    text = check_text(setting, value, error=ConfigError)
-    if "${" in _CDK_TOKEN.sub("", text):
-        raise fail(
-            setting,
-            "must be a literal: the collector expands ${...} in any string, which could carry "
-            "a secret or a file of the container elsewhere (give secrets as SecretRef)",
-            value,
-            error=ConfigError,
-        )
-    return text
-
-
-def check_signals(signals: object, *, setting: str) -> None:
-    """Raise ConfigError unless ``signals`` is a non-empty tuple of distinct signals."""
-    if not isinstance(signals, tuple) or not signals:
-        raise fail(setting, "must be a non-empty tuple of signals", signals, error=ConfigError)
-    for signal in signals:
-        if signal not in SIGNALS:
-            raise ConfigError(f"{setting}: unknown signal {signal!r}, expected one of {SIGNALS}")
-    if len(set(signals)) != len(signals):
-        raise fail(setting, "lists a signal twice", signals, error=ConfigError)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from otel_fargate.checks import check_choice
+from otel_fargate.config.core.values import SIGNALS, Signal, check_signals
+from otel_fargate.config.exporters.base import Exporter
 from otel_fargate.errors import ConfigError
-
-from .base import SIGNALS, Exporter, Signal, check_signals
 
 _VERBOSITIES = ("basic", "normal", "detailed")
 

@@ -8,22 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from otel_fargate.checks import check_choice
-from otel_fargate.errors import ConfigError
-
-from ..secrets import SecretRef
-from .base import (
-    SIGNALS,
+from otel_fargate.config.core.secrets import SecretRef
+from otel_fargate.config.core.values import SIGNALS, FrozenMap, Signal, check_signals, non_empty
+from otel_fargate.config.exporters.base import (
     Exporter,
-    FrozenMap,
     RetryOnFailure,
     SendingQueue,
-    Signal,
     check_queue_and_retry,
-    check_signals,
     helper_settings,
-    non_empty,
     render_headers,
 )
+from otel_fargate.errors import ConfigError
 
 _HEADER_PATTERN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _GRPC_ENDPOINT = re.compile(r"(https?://)?(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")

@@ -1,0 +1,264 @@
+"""The sampling tier: tail-sampling collectors behind a routing gateway.
+
+The gateway's ``load_balancing`` exporter hashes each trace id onto the sampler tasks, so every
+span of a trace reaches the same sampler, which decides the whole trace (``tail_sampling``)
+and exports what it keeps. The routing gateway learns the sampler tasks' addresses from DNS:
+the samplers' ECS service registers one A record per task in a Cloud Map private DNS
+namespace, and the gateway resolves that name every few seconds.
+
+Why DNS rather than the exporter's ``aws_cloud_map`` resolver: DNS needs no IAM, no Cloud Map
+API endpoint (no NAT or VPC endpoint for ``data-servicediscovery``) and no per-router API calls,
+and the VPC resolver is already what everything else depends on. Its limit is Route 53's
+multivalue answer, which carries at most eight records: with more sampler tasks each router
+would see a different eight and split traces, so the tier is capped at eight tasks (size the
+tasks up instead). Service Connect does not fit: it gives one alias for the whole service,
+and the routing tier needs every task's address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_servicediscovery as servicediscovery
+from constructs import Construct
+
+from otel_fargate.checks import check_int, fail
+from otel_fargate.config import Exporter
+from otel_fargate.config.sampling.tier import TailSampling, TraceRouting
+from otel_fargate.names import OTLP_GRPC_PORT
+from otel_fargate.task._nag import acknowledge
+from otel_fargate.task._wiring import monitoring_for, render_collector
+from otel_fargate.task.container import CollectorContainerSpec, CollectorParts, add_collector
+from otel_fargate.task.fargate import check_fargate_size
+from otel_fargate.task.options import CollectorOptions
+from otel_fargate.task.scaling import SERVICE_DEFAULTS, autoscale, check_scaling
+
+__all__ = ["MAX_SAMPLERS", "SAMPLER_DNS_TTL_SECONDS", "CollectorSamplers", "SamplingTier"]
+
+#: Records one multivalue DNS answer carries; more sampler tasks would split traces.
+MAX_SAMPLERS = 8
+#: TTL of the samplers' A records: how long a router may keep a stopped task's address.
+SAMPLER_DNS_TTL_SECONDS = 10
+#: The samplers' DNS name within their namespace.
+SAMPLER_RECORD_NAME = "otel-sampler"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SamplingTier:
+    """The sampling tier of a gateway: its decisions and its Fargate service.
+
+    Attributes:
+        tail_sampling: the policies and sizing; default: ``TailSampling()`` (keep errors,
+            traces slower than 1 s, and 10 % of the rest).
+        cpu: sampler task CPU units; default: 1024.
+        memory_mib: sampler task memory, all of it the collector's; default: 2048.
+        desired_count: tasks at first; default: 2.
+        min_capacity: autoscaling minimum, at least 2 so a sampler's loss never stops
+            sampling; default: 2.
+        max_capacity: autoscaling maximum, at most 8 (see the module's notes); default: 6.
+        cpu_target_percent: target-tracking CPU utilisation; default: 60.
+        memory_target_percent: target-tracking memory utilisation; default: 70.
+        dns_namespace: the private DNS namespace of the samplers' records; default: a new one
+            named ``otel-sampling.<environment>.internal`` in the cluster's VPC.
+    """
+
+    tail_sampling: TailSampling = field(default_factory=TailSampling)
+    cpu: int = 1024
+    memory_mib: int = 2048
+    desired_count: int = 2
+    min_capacity: int = 2
+    max_capacity: int = 6
+    cpu_target_percent: int = 60
+    memory_target_percent: int = 70
+    dns_namespace: servicediscovery.IPrivateDnsNamespace | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tail_sampling, TailSampling):
+            raise fail("sampling.tail_sampling", "must be TailSampling(...)", self.tail_sampling)
+        check_fargate_size("sampling.", self.cpu, self.memory_mib)
+        check_scaling(
+            desired=self.desired_count,
+            low=self.min_capacity,
+            high=self.max_capacity,
+            cpu_percent=self.cpu_target_percent,
+            memory_percent=self.memory_target_percent,
+            prefix="sampling.",
+        )
+        check_int("sampling.min_capacity", self.min_capacity, low=2)
+        if self.max_capacity > MAX_SAMPLERS:
+            raise fail(
+                "sampling.max_capacity",
+                f"the routing gateway finds samplers by DNS, and one answer carries at most "
+                f"{MAX_SAMPLERS} records; with more tasks routers would see different ones and "
+                f"split traces (give the samplers more CPU and memory instead)",
+                self.max_capacity,
+            )
+
+    @staticmethod
+    def of(value: object) -> SamplingTier | None:
+        """``value`` as a SamplingTier: a TailSampling is wrapped, None stays None."""
+        if value is None or isinstance(value, SamplingTier):
+            return value
+        if isinstance(value, TailSampling):
+            return SamplingTier(tail_sampling=value)
+        raise fail("sampling", "must be SamplingTier(...), TailSampling(...) or None", value)
+
+
+class CollectorSamplers(Construct):
+    """The sampler service of a routing gateway (created by ``CollectorGateway(sampling=...)``).
+
+    Args:
+        scope: the parent construct (the gateway).
+        construct_id: the construct id.
+        cluster: the gateway's ECS cluster.
+        tier: the sampling tier's settings.
+        exporters: the gateway's exporters; the samplers keep those that take traces.
+        options: the options the gateway was given (image, monitoring, log retention, ...).
+        environment_name: the otel-fargate environment.
+        service_name: the samplers' metric dimension and log group name part.
+        subnets: where the tasks run.
+        cpu_architecture: the task's CPU architecture.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: ecs.ICluster,
+        tier: SamplingTier,
+        exporters: Sequence[Exporter],
+        options: CollectorOptions,
+        environment_name: str,
+        service_name: str,
+        subnets: ec2.SubnetSelection,
+        cpu_architecture: ecs.CpuArchitecture,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.tier, self.service_name = tier, service_name
+        self.namespace: servicediscovery.IPrivateDnsNamespace = (
+            tier.dns_namespace
+            if tier.dns_namespace is not None
+            else servicediscovery.PrivateDnsNamespace(
+                self,
+                "Namespace",
+                name=f"otel-sampling.{environment_name}.internal",
+                vpc=cluster.vpc,
+                description=f"{environment_name}: one A record per sampler task",
+            )
+        )
+        #: Where the routing gateway sends traces.
+        self.routing = TraceRouting(
+            hostname=f"{SAMPLER_RECORD_NAME}.{self.namespace.namespace_name}"
+        )
+        parts = self._add_collector(options, environment_name, exporters, cpu_architecture)
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=cluster.vpc,
+            description=f"{service_name}: OTLP/gRPC from the routing gateway only",
+            allow_all_outbound=True,
+        )
+        self.service = self._service(cluster, subnets, parts.export_policy)
+        for group in parts.export_log_groups.values():
+            self.service.node.add_dependency(group)
+        self.scaling = autoscale(
+            self.service,
+            low=tier.min_capacity,
+            high=tier.max_capacity,
+            cpu_percent=tier.cpu_target_percent,
+            memory_percent=tier.memory_target_percent,
+        )
+        self.monitoring = monitoring_for(
+            self,
+            options,
+            self.rendered_config,
+            environment_name=environment_name,
+            service_name=service_name,
+            memory_limit_mib=tier.memory_mib,
+            service=self.service,
+            collector_log_group=self.log_group,
+        )
+
+    def _add_collector(
+        self,
+        options: CollectorOptions,
+        environment_name: str,
+        exporters: Sequence[Exporter],
+        cpu_architecture: ecs.CpuArchitecture,
+    ) -> CollectorParts:
+        """Render the sampler preset; add the task definition and the collector container."""
+        tier, service_name = self.tier, self.service_name
+        self.config_options, self.rendered_config = render_collector(
+            options,
+            preset="sampler",
+            exporters=tuple(exporters),
+            environment=environment_name,
+            service=service_name,
+            memory_mib=tier.memory_mib,
+            cpu=tier.cpu,
+            sampling=tier.tail_sampling,
+        )
+        self.task_definition = ecs.FargateTaskDefinition(
+            self,
+            "TaskDefinition",
+            cpu=tier.cpu,
+            memory_limit_mib=tier.memory_mib,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=cpu_architecture,
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+        )
+        spec = CollectorContainerSpec(
+            rendered=self.rendered_config,
+            options=options,
+            cpu=tier.cpu,
+            memory_mib=tier.memory_mib,
+            essential=True,
+            restart_attempt_period_seconds=None,
+            port_mappings=[ecs.PortMapping(container_port=OTLP_GRPC_PORT, name="otlp-grpc")],
+        )
+        parts = add_collector(self, task_definition=self.task_definition, spec=spec)
+        self.container, self.log_group = parts.container, parts.log_group
+        return parts
+
+    def _service(
+        self, cluster: ecs.ICluster, subnets: ec2.SubnetSelection, policy: iam.Policy | None
+    ) -> ecs.FargateService:
+        service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=self.task_definition,
+            desired_count=self.tier.desired_count,
+            security_groups=[self.security_group],
+            vpc_subnets=subnets,
+            **SERVICE_DEFAULTS,
+            cloud_map_options=ecs.CloudMapOptions(
+                cloud_map_namespace=self.namespace,
+                name=SAMPLER_RECORD_NAME,
+                dns_record_type=servicediscovery.DnsRecordType.A,
+                dns_ttl=Duration.seconds(SAMPLER_DNS_TTL_SECONDS),
+            ),
+        )
+        if policy is not None:
+            service.node.add_dependency(policy)
+        return service
+
+    def allow_routers(self, routers: ec2.ISecurityGroup) -> None:
+        """Admit OTLP/gRPC from the routing gateway's tasks, and from nothing else."""
+        self.security_group.add_ingress_rule(
+            routers,
+            ec2.Port.tcp(OTLP_GRPC_PORT),
+            "OTLP/gRPC from the routing gateway",
+        )
+        acknowledge(
+            self.security_group,
+            "AwsSolutions-EC23",
+            "Ingress comes only from the routing gateway's security group.",
+        )

@@ -1,0 +1,262 @@
+"""The collector container definition shared by the sidecar and the gateway."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from otel_fargate.config import RenderedConfig
+from otel_fargate.errors import OtelFargateError
+from otel_fargate.names import (
+    COLLECTOR_CONTAINER_NAME,
+    CONFIG_ENV,
+    ECS_PROVIDED_ENV,
+    QUEUE_DIRECTORY,
+    QUEUE_STORAGE_ID,
+)
+from otel_fargate.task._nag import acknowledge
+from otel_fargate.task.fargate import log_retention
+from otel_fargate.task.health import probe_command
+from otel_fargate.task.options import CollectorOptions
+from otel_fargate.task.permissions import grant_collector_permissions, stack_creates_log_group
+from otel_fargate.task.secrets import ecs_secrets, grant_key_decrypt
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectorContainerSpec:
+    """What one collector container is: its config, options, size and lifecycle."""
+
+    rendered: RenderedConfig
+    options: CollectorOptions
+    cpu: int
+    memory_mib: int
+    essential: bool
+    restart_attempt_period_seconds: int | None
+    extra_secrets: Mapping[str, ecs.Secret] = field(default_factory=dict)
+    port_mappings: Sequence[ecs.PortMapping] = ()
+
+
+@dataclass(frozen=True)
+class CollectorParts:
+    """What :func:`add_collector` created."""
+
+    container: ecs.ContainerDefinition
+    #: The collector's own log group.
+    log_group: logs.LogGroup
+    #: Log groups the exporters write, created by the stack (or by another collector of the
+    #: app, when it writes the same group), by name.
+    export_log_groups: dict[str, logs.ILogGroup]
+    #: The task-role policy the exporters need, or ``None`` when they need none.
+    export_policy: iam.Policy | None
+
+
+def add_collector(
+    scope: Construct, *, task_definition: ecs.TaskDefinition, spec: CollectorContainerSpec
+) -> CollectorParts:
+    """Add everything a collector running ``spec.rendered`` needs to ``task_definition``: its
+    container, its log group, the exporters' log groups, the IAM its exporters need, and its
+    secrets (``spec.extra_secrets`` plus the config's own).
+    """
+    _check_provided(spec)
+    retention = spec.options.log_retention_days
+    log_group = logs.LogGroup(scope, "Logs", retention=log_retention(retention))
+    container = _add_container(scope, task_definition, spec, log_group)
+    export_log_groups = create_export_log_groups(
+        scope,
+        spec.rendered,
+        default_retention_days=retention,
+        removal_policy=spec.options.telemetry_log_removal_policy,
+    )
+    export_policy = grant_collector_permissions(scope, task_definition.task_role, spec.rendered.iam)
+    return CollectorParts(container, log_group, export_log_groups, export_policy)
+
+
+def _check_provided(spec: CollectorContainerSpec) -> None:
+    """Every ``${env:NAME}`` the configuration needs is a secret or variable of the container."""
+    missing = [
+        name
+        for name in spec.rendered.required_env
+        if name not in spec.extra_secrets and name not in ECS_PROVIDED_ENV
+    ]
+    if missing:
+        name = missing[0]
+        raise OtelFargateError(
+            f"config: ${{env:{name}}} is read by the collector configuration, but no secret or "
+            f"environment variable of the container provides it (the collector would read an "
+            f"empty string); pass secrets=[SecretRef(env_name={name!r}, secret_id=...)] or "
+            f"environment={{{name!r}: ...}}; unprovided: {', '.join(missing)}"
+        )
+
+
+def _health_check(
+    scope: Construct, task_definition: ecs.TaskDefinition, spec: CollectorContainerSpec
+) -> tuple[ecs.ContainerImage, ecs.HealthCheck | None]:
+    image = spec.options.resolved_image.bind(scope, task_definition=task_definition)
+    if not spec.options.health_check:
+        return image.container_image, None
+    if image.probe_path is None:
+        raise OtelFargateError(
+            "image: the image has no health probe; pass "
+            "CollectorImage.from_registry(name, probe_path=...) or set health_check=False"
+        )
+    timing = spec.options.resolved_timing
+    check = ecs.HealthCheck(
+        command=probe_command(
+            image.probe_path, spec.rendered.health_check_url, timing, style=image.probe_style
+        ),
+        interval=Duration.seconds(timing.interval_seconds),
+        timeout=Duration.seconds(timing.timeout_seconds),
+        retries=timing.retries,
+        start_period=Duration.seconds(timing.start_period_seconds),
+    )
+    return image.container_image, check
+
+
+def _add_container(
+    scope: Construct,
+    task_definition: ecs.TaskDefinition,
+    spec: CollectorContainerSpec,
+    log_group: logs.ILogGroup,
+) -> ecs.ContainerDefinition:
+    image, check = _health_check(scope, task_definition, spec)
+    secrets = ecs_secrets(scope, spec.rendered.secrets)
+    grant_key_decrypt(task_definition, spec.rendered.secrets)
+    secrets.update(spec.extra_secrets)
+    restart = spec.restart_attempt_period_seconds
+    container = task_definition.add_container(
+        COLLECTOR_CONTAINER_NAME,
+        container_name=COLLECTOR_CONTAINER_NAME,
+        image=image,
+        command=[f"--config=env:{CONFIG_ENV}"],
+        cpu=spec.cpu,
+        memory_limit_mib=spec.memory_mib,
+        essential=spec.essential,
+        environment={**spec.rendered.environment, CONFIG_ENV: spec.rendered.yaml},
+        secrets=secrets,
+        health_check=check,
+        stop_timeout=Duration.seconds(spec.options.stop_timeout_seconds),
+        logging=ecs.LogDrivers.aws_logs(stream_prefix="collector", log_group=log_group),
+        port_mappings=list(spec.port_mappings),
+        readonly_root_filesystem=True,
+        enable_restart_policy=True if restart is not None else None,
+        restart_attempt_period=Duration.seconds(restart) if restart is not None else None,
+    )
+    _mount_queue_volume(task_definition, container, spec.rendered)
+    _acknowledge_container(task_definition)
+    return container
+
+
+#: The task volume that holds the persistent sending queues.
+QUEUE_VOLUME = "otel-collector-queue"
+#: Share of the task's ephemeral storage the queues may take together.
+QUEUE_STORAGE_SHARE = 0.5
+_FARGATE_DEFAULT_EPHEMERAL_GIB = 20
+
+
+def _mount_queue_volume(
+    task_definition: ecs.TaskDefinition,
+    container: ecs.ContainerDefinition,
+    rendered: RenderedConfig,
+) -> None:
+    """A task-scoped volume at the queue directory, when the configuration persists queues;
+    the queues together must fit half the task's ephemeral storage.
+    """
+    if QUEUE_STORAGE_ID not in (rendered.config.get("extensions") or {}):
+        return
+    queued = [
+        settings["sending_queue"].get("queue_size", 0)
+        for settings in rendered.config["exporters"].values()
+        if isinstance(settings.get("sending_queue"), dict)
+        and settings["sending_queue"].get("storage") == QUEUE_STORAGE_ID
+    ]
+    gib = getattr(task_definition, "ephemeral_storage_gib", None)
+    storage = (gib if isinstance(gib, int) else _FARGATE_DEFAULT_EPHEMERAL_GIB) * 1024**3
+    if sum(queued) > storage * QUEUE_STORAGE_SHARE:
+        raise OtelFargateError(
+            f"persistent_queues: {len(queued)} queues of up to {sum(queued)} bytes together "
+            f"must fit half the task's ephemeral storage ({storage // 1024**3} GiB); raise the "
+            f"task's ephemeral_storage_gib or shrink the queues, got {sum(queued)} bytes"
+        )
+    task_definition.add_volume(name=QUEUE_VOLUME)
+    container.add_mount_points(
+        ecs.MountPoint(container_path=QUEUE_DIRECTORY, source_volume=QUEUE_VOLUME, read_only=False)
+    )
+
+
+def _acknowledge_container(task_definition: ecs.TaskDefinition) -> None:
+    acknowledge(
+        task_definition,
+        "CloudFormation-Validate::E1029",
+        "${env:NAME} in the collector configuration is the collector's own syntax, resolved "
+        "inside the container from ECS secrets; CloudFormation leaves it alone outside Fn::Sub.",
+    )
+    acknowledge(
+        task_definition,
+        "AwsSolutions-ECS2",
+        "The collector's environment holds its configuration and sizing, never a secret: "
+        "every credential reaches the container through ECS secrets as ${env:NAME}.",
+    )
+    acknowledge(
+        task_definition.obtain_execution_role(),
+        "AwsSolutions-IAM5[Resource::*]",
+        "ecr:GetAuthorizationToken, needed to pull the collector image, has no resource-level "
+        "permissions; the image pull itself is scoped to the image's repository.",
+    )
+
+
+def create_export_log_groups(
+    scope: Construct,
+    rendered: RenderedConfig,
+    *,
+    default_retention_days: int,
+    removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+) -> dict[str, logs.ILogGroup]:
+    """The log groups ``rendered``'s exporters write, created with their retention, by name.
+
+    The exporters then only create streams. Groups the stack cannot create (names with per-task
+    placeholders, another region) are left to the exporter; groups an exporter expects to exist
+    (the AWS OTLP logs endpoint) are left to their owner. A group that another collector of the
+    app already creates is not created twice (CloudFormation would fail the second): this
+    collector uses that one, and its stack deploys after the owner's. ``removal_policy``
+    decides what deleting the stack does to them.
+    """
+    stack = Stack.of(scope)
+    owned = _groups_owned_elsewhere(scope)
+    groups: dict[str, logs.ILogGroup] = {}
+    for group in sorted(rendered.iam.log_groups_written, key=lambda g: g.name):
+        if not stack_creates_log_group(stack, group) or group.name in groups:
+            continue
+        owner = owned.get(group.name)
+        if owner is not None:
+            groups[group.name] = owner
+            if Stack.of(owner) is not stack:
+                stack.add_dependency(Stack.of(owner), f"creates log group {group.name}")
+            continue
+        days = group.retention_days if group.retention_days is not None else default_retention_days
+        digest = hashlib.sha256(group.name.encode()).hexdigest()[:8]
+        groups[group.name] = logs.LogGroup(
+            scope,
+            f"LogGroup{digest}",
+            log_group_name=group.name,
+            retention=log_retention(days, setting=f"log group {group.name}: retention_days"),
+            removal_policy=removal_policy,
+        )
+    return groups
+
+
+def _groups_owned_elsewhere(scope: Construct) -> dict[str, logs.ILogGroup]:
+    """Exporter log groups other collectors of the app create, by name."""
+    owned: dict[str, logs.ILogGroup] = {}
+    for node in scope.node.root.node.find_all():
+        groups = getattr(node, "export_log_groups", None)
+        if node is not scope and isinstance(groups, dict):
+            for name, group in groups.items():
+                owned.setdefault(name, group)
+    return owned
