@@ -58,9 +58,17 @@ test: setup system-tools $(CHECKOV_VENV)/.installed collector
 test-fast: setup
 	$(PY) -m pytest -m "not e2e"
 
+## lint: every linter CI runs (ruff, mypy, import-linter, hadolint, gofmt and go vet); pre-commit runs this
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	PYTHONPATH=constructs:. $(VENV)/bin/lint-imports
+	$(VENV)/bin/hadolint docker/Dockerfile docker/*.Dockerfile
+	@for module in healthcheck supervisor; do \
+	  unformatted=$$(cd $$module && gofmt -l .); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt: $$module: $$unformatted"; exit 1; fi; \
+	  (cd $$module && go vet ./...); \
+	done
 
 bench: setup collector
 	$(PY) benchmarks/synth_bench.py

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -90,17 +91,18 @@ def test_rendering_starts_no_cdk_runtime() -> None:
 
 
 LIBRARY = REPO_ROOT / "constructs" / "otel_fargate"
+#: The trees held to the size limits: the library, the app's stacks and the operations tools.
+MEASURED_TREES = [LIBRARY, REPO_ROOT / "stacks", REPO_ROOT / "tools"]
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 
 
-def test_library_modules_stay_readable() -> None:
-    # GIVEN every module of the library WHEN measured THEN none is over 400 lines, and no
-    # function body over 60 (a construct's signature lists its props and does not count)
+def oversized(trees: list[Path], *, root: Path = REPO_ROOT) -> list[str]:
+    """Modules over 400 lines and function bodies over 60 (a signature does not count)."""
     too_long: list[str] = []
-    for path in sorted(LIBRARY.rglob("*.py")):
+    for path in sorted(p for tree in trees for p in tree.rglob("*.py")):
         text = path.read_text()
-        name = path.relative_to(REPO_ROOT)
+        name = path.relative_to(root)
         if len(text.splitlines()) > MAX_MODULE_LINES:
             too_long.append(f"{name}: {len(text.splitlines())} lines")
         for node in ast.walk(ast.parse(text)):
@@ -109,4 +111,55 @@ def test_library_modules_stay_readable() -> None:
                 length = node.end_lineno - node.body[0].lineno + 1
                 if length > MAX_FUNCTION_LINES:
                     too_long.append(f"{name}:{node.lineno} {node.name}(): {length} lines")
-    assert too_long == []
+    return too_long
+
+
+def test_modules_stay_readable() -> None:
+    # GIVEN every module of the library, the stacks and the tools WHEN measured THEN none is
+    # over 400 lines, and no function body over 60
+    assert oversized(MEASURED_TREES) == []
+
+
+def test_the_size_check_sees_a_long_module(tmp_path: Path) -> None:
+    # GIVEN a module of 402 lines with one function body of 61 WHEN measured
+    body = "\n".join(f"    x{i} = {i}" for i in range(61))
+    (tmp_path / "big.py").write_text(f"def f() -> None:\n{body}\n" + "\n" * 340)
+    # THEN both the module and the function are named
+    assert oversized([tmp_path], root=tmp_path) == ["big.py: 402 lines", "big.py:1 f(): 61 lines"]
+
+
+def _layers(container: str) -> list[str]:
+    """The packages and modules a layers contract of pyproject.toml names for ``container``."""
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    for contract in config["tool"]["importlinter"]["contracts"]:
+        if contract.get("type") == "layers" and contract.get("containers") == [container]:
+            return [
+                name.strip()
+                for layer in contract["layers"]
+                for name in layer.replace(":", "|").split("|")
+            ]
+    raise AssertionError(f"no layers contract for {container}")
+
+
+@pytest.mark.parametrize(
+    ("container", "folder"),
+    [("otel_fargate", LIBRARY), ("otel_fargate.config", LIBRARY / "config")],
+)
+def test_every_package_has_its_place_in_a_layers_contract(container: str, folder: Path) -> None:
+    # GIVEN the direct children of a package WHEN compared with its layers contract THEN each
+    # one has a layer, so a new package cannot join outside the architecture
+    children = {p.stem for p in folder.glob("*.py") if p.name != "__init__.py"} | {
+        p.name for p in folder.iterdir() if (p / "__init__.py").is_file()
+    }
+    assert sorted(children - set(_layers(container))) == []
+
+
+def test_make_lint_and_pre_commit_run_what_ci_runs() -> None:
+    # GIVEN the Makefile's lint target and the pre-commit configuration
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    lint = makefile.split("\nlint: ", 1)[1].split("\n\n", 1)[0]
+    hooks = (REPO_ROOT / ".pre-commit-config.yaml").read_text()
+    # THEN make lint runs every linter the suite runs, and pre-commit runs make lint
+    for tool in ("ruff check", "mypy", "lint-imports", "hadolint", "gofmt -l", "go vet"):
+        assert tool in lint, tool
+    assert "entry: make lint" in hooks
