@@ -192,8 +192,12 @@ class Env:
             "ecs": {
                 "describe_tasks": self._describe_tasks,
                 "describe_services": self._describe_services,
+                "list_service_deployments": self._list_service_deployments,
+                "describe_service_deployments": self._describe_service_deployments,
             },
         }
+        #: The last deployment ECS records for every service (moto keeps none).
+        self.last_deployment: dict[str, Any] = {"status": "SUCCESSFUL"}
 
     def register_gateway_instances(self, count: int = 2) -> None:
         for i in range(count):
@@ -281,6 +285,29 @@ class Env:
 
         return call
 
+    # moto has no service deployments (ListServiceDeployments, DescribeServiceDeployments).
+    def _list_service_deployments(self, real: Any) -> Override:
+        def call(**kwargs: Any) -> dict[str, Any]:
+            real.describe_services(cluster=kwargs["cluster"], services=[kwargs["service"]])
+            arn = f"arn:aws:ecs:{REGION}:123456789012:service-deployment/{kwargs['service']}/2"
+            older = f"arn:aws:ecs:{REGION}:123456789012:service-deployment/{kwargs['service']}/1"
+            return {
+                "serviceDeployments": [
+                    {"serviceDeploymentArn": older, "createdAt": "2026-12-01T10:00:00Z"},
+                    {"serviceDeploymentArn": arn, "createdAt": "2026-12-05T10:00:00Z"},
+                ]
+            }
+
+        return call
+
+    def _describe_service_deployments(self, real: Any) -> Override:
+        def call(**kwargs: Any) -> dict[str, Any]:
+            (arn,) = kwargs["serviceDeploymentArns"]
+            assert arn.endswith("/2"), "verify must describe the newest deployment"
+            return {"serviceDeployments": [{"serviceDeploymentArn": arn, **self.last_deployment}]}
+
+        return call
+
     def session(self) -> FakeSession:
         return FakeSession(self.overrides)
 
@@ -330,6 +357,7 @@ def test_healthy_environment_passes_every_check(env: Env) -> None:
         "stack otel-fargate-dev-gateway": "ok",
         "stack otel-fargate-dev-network": "ok",
         "deployment gateway": "ok",
+        "last deployment gateway": "ok",
         "tasks gateway": "ok",
         "collector health gateway": "ok",
         "service connect otel-gateway": "ok",
@@ -375,7 +403,7 @@ def test_failed_stack_fails(env: Env) -> None:
     assert code == 1
     assert _failed(out) == {"stack otel-fargate-dev-network": "FAIL"}
     assert "UPDATE_ROLLBACK_COMPLETE: Resource handler returned message: boom" in out
-    assert out.splitlines()[-1] == "1 of 8 checks failed"
+    assert out.splitlines()[-1] == "1 of 9 checks failed"
 
 
 def test_stack_still_updating_fails(env: Env) -> None:
@@ -535,3 +563,48 @@ def test_missing_env_argument_is_a_usage_error(capsys: pytest.CaptureFixture[str
     code = main(["verify"])
     assert code == 2
     assert "the following arguments are required: --env" in capsys.readouterr().err
+
+
+def test_a_deployment_rolled_back_by_an_alarm_names_the_alarm(env: Env) -> None:
+    # GIVEN the gateway's last deployment rolled back because a deployment gate fired
+    env.last_deployment = {
+        "status": "ROLLBACK_SUCCESSFUL",
+        "alarms": {
+            "status": "TRIGGERED",
+            "alarmNames": ["gw-deploy-awsxray", "gw-deploy-awsemf"],
+            "triggeredAlarmNames": ["gw-deploy-awsxray"],
+        },
+        "rollback": {"reason": "Service deployment rolled back because of an alarm"},
+    }
+    # WHEN verify runs
+    code, out, _ = _run(env.session(), "--env", ENV, "--region", REGION)
+    # THEN the check fails and names the status and the alarm that fired
+    assert code == 1
+    assert _failed(out)["last deployment gateway"] == "FAIL"
+    assert (
+        "ROLLBACK_SUCCESSFUL: alarm gw-deploy-awsxray fired during the deployment" in out
+    )
+
+
+def test_a_deployment_rolled_back_by_the_circuit_breaker_says_so(env: Env) -> None:
+    env.last_deployment = {
+        "status": "ROLLBACK_SUCCESSFUL",
+        "alarms": {"status": "MONITORING", "alarmNames": ["a"], "triggeredAlarmNames": []},
+        "deploymentCircuitBreaker": {"status": "TRIGGERED", "failureCount": 4, "threshold": 3},
+    }
+    code, out, _ = _run(env.session(), "--env", ENV, "--region", REGION, "--json")
+    checks = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert code == 1
+    assert checks["last deployment gateway"]["detail"] == (
+        "ROLLBACK_SUCCESSFUL: circuit breaker: 4 tasks failed to start or pass their health "
+        "check (threshold 3)"
+    )
+
+
+def test_a_deployment_in_the_json_report_carries_its_cause(env: Env) -> None:
+    env.last_deployment = {"status": "ROLLBACK_FAILED", "statusReason": "no previous revision"}
+    code, out, _ = _run(env.session(), "--env", ENV, "--region", REGION, "--json")
+    checks = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert code == 1
+    assert checks["last deployment gateway"]["ok"] is False
+    assert checks["last deployment gateway"]["detail"] == "ROLLBACK_FAILED: no previous revision"

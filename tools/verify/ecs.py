@@ -9,6 +9,7 @@ from otel_fargate.names import COLLECTOR_CONTAINER_NAME
 
 from tools.verify.aws import Clients, aws_call, cluster_of, list_all
 from tools.verify.report import CheckResult
+from tools.verify.rollouts import check_last_deployment
 
 
 def check_deployment(service: Mapping[str, Any]) -> CheckResult:
@@ -137,7 +138,11 @@ def service_checks(
 
 def _one_service(clients: Clients, cluster: str, service: Mapping[str, Any]) -> list[CheckResult]:
     service_name = str(service.get("serviceName", "?"))
-    results = [check_deployment(service), check_task_counts(service)]
+    results = [
+        check_deployment(service),
+        check_last_deployment(clients, cluster, service_name),
+        check_task_counts(service),
+    ]
     health = check_collector_health(service_name, _running_tasks(clients, cluster, service_name))
     if health is not None:
         results.append(health)

@@ -26,7 +26,7 @@ from constructs import Construct
 
 from otel_fargate.checks import check_choice, fail
 from otel_fargate.monitoring import alarms as table
-from otel_fargate.monitoring import validation
+from otel_fargate.monitoring import gates, validation
 from otel_fargate.monitoring.dashboard import build_dashboard
 from otel_fargate.monitoring.metrics import SIGNAL_UNITS, CollectorMetrics
 from otel_fargate.monitoring.tier import tier_alarms, tier_of, tier_row
@@ -118,6 +118,9 @@ class CollectorMonitoring(Construct):
         tier: ``"routing"`` (a gateway routing traces to samplers) or ``"sampling"`` (a
             sampler) adds that tier's alarms and dashboard row. Default: neither; the
             constructs derive it from the configuration.
+        deployment_gates: also create the deployment gates (:attr:`deployment_gates`), the
+            alarms an ECS deployment rolls back on. Default: none; the gateway and the
+            samplers ask for them, a sidecar when ``deployment_rollback=True``.
     """
 
     def __init__(
@@ -148,6 +151,7 @@ class CollectorMonitoring(Construct):
         memory_utilization_threshold_percent: float = 90,
         restart_threshold: float = 0,
         tier: str | None = None,
+        deployment_gates: bool = False,
     ) -> None:
         super().__init__(scope, id)
         namespace = namespace if namespace is not None else SELF_TELEMETRY_NAMESPACE
@@ -203,6 +207,11 @@ class CollectorMonitoring(Construct):
             alarm_topic=alarm_topic,
         )
         self._build(settings, collector_log_group, enhanced=container_insights_enhanced, name=name)
+        #: Deployment gates by short stable name (:mod:`otel_fargate.monitoring.gates`): the
+        #: alarms an ECS deployment rolls back on. Empty unless ``deployment_gates``.
+        self.deployment_gates: dict[str, cloudwatch.Alarm] = {}
+        if deployment_gates:
+            self._add_gates(settings)
 
     def _build(
         self,
@@ -234,6 +243,16 @@ class CollectorMonitoring(Construct):
             alarms=list(self.alarms.values()),
             extra_row=tier_row(self.metrics, self.tier),
         )
+
+    def _add_gates(self, settings: table.AlarmSettings) -> None:
+        """The export-failure gates, and a sidecar's crash-line alarm, which ECS cannot see
+        otherwise (its collector container is not essential).
+        """
+        where = f"environment {self.environment_name}, service {self.service_name}"
+        self.deployment_gates.update(gates.add_gates(self, self.metrics, settings, where))
+        if self.crash_metric_filter is not None and "collector_restarts" in self.alarms:
+            restarts = gates.name_at_synth(self.alarms["collector_restarts"])
+            self.deployment_gates["collector_restarts"] = restarts
 
     def _alarm_specs(
         self,

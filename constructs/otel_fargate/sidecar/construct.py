@@ -153,6 +153,7 @@ class CollectorSidecar(Construct):
             memory_limit_mib=memory_mib,
             sidecar=True,
             collector_log_group=self.log_group,
+            gated_task_definition=task_definition,
         )
         for container in app_containers:
             self.wire_app_container(container)

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Annotations, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
 from otel_fargate.checks import fail
@@ -13,8 +15,10 @@ from otel_fargate.config import CollectorConfigOptions, Exporter, RenderedConfig
 from otel_fargate.config.core.values import component_type
 from otel_fargate.config.options.collector import Preset
 from otel_fargate.monitoring import CollectorMonitoring, monitor_collector
+from otel_fargate.monitoring.gates import gate_service
 from otel_fargate.names import SELF_PIPELINE_ID, self_telemetry_log_group
 from otel_fargate.task.options import CollectorOptions
+from otel_fargate.task.synth import services_gated_by
 
 
 def exporter_tuple(value: Exporter | Sequence[Exporter] | None) -> tuple[Exporter, ...]:
@@ -93,12 +97,32 @@ def monitoring_for(
     scope: Construct,
     options: CollectorOptions,
     rendered: RenderedConfig,
+    *,
+    gated_task_definition: ecs.TaskDefinition | None = None,
     **props: Any,
 ) -> CollectorMonitoring | None:
     """The collector's dashboard and alarms, unless ``options.monitoring`` is off or the
     final configuration publishes no metrics they could read (then a synth warning says so:
-    alarms that can never see data would stay green forever).
+    alarms that can never see data would stay green forever); and the deployment gates of
+    the ``service`` in ``props`` (gateway, samplers) or of the services that run
+    ``gated_task_definition`` (sidecar), when ``deployment_rollback`` is on for the role.
     """
+    rollback = options.rollback(default=not props.get("sidecar", False))
+    monitoring = _monitoring(scope, options, rendered, deployment_gates=rollback, **props)
+    if rollback:
+        gate_deployments(
+            scope,
+            options,
+            monitoring,
+            service=props.get("service"),
+            task_definition=gated_task_definition,
+        )
+    return monitoring
+
+
+def _monitoring(
+    scope: Construct, options: CollectorOptions, rendered: RenderedConfig, **props: Any
+) -> CollectorMonitoring | None:
     if not options.monitoring:
         return None
     namespace = self_metrics_namespace(rendered.config)
@@ -118,3 +142,33 @@ def monitoring_for(
         alarm_topic=options.alarm_topic,
         **props,
     )
+
+
+def gate_deployments(
+    scope: Construct,
+    options: CollectorOptions,
+    monitoring: CollectorMonitoring | None,
+    *,
+    service: ecs.BaseService | None = None,
+    task_definition: ecs.TaskDefinition | None = None,
+) -> list[cloudwatch.IAlarm]:
+    """Gate the deployments of ``service`` (or of every service that runs
+    ``task_definition``, wherever it is created) on the collector's deployment gates and the
+    user's ``deployment_alarms``.
+    """
+    gates = monitoring.deployment_gates.values() if monitoring is not None else ()
+    alarms: list[cloudwatch.IAlarm] = [*gates, *options.deployment_alarms]
+    if not alarms:
+        Annotations.of(scope).add_warning_v2(
+            "otel-fargate:rollback-without-gates",
+            "deployment_rollback: no deployment gate exists (monitoring is off or publishes "
+            "nothing, and deployment_alarms is empty), so only the circuit breaker rolls "
+            "deployments back; pass deployment_alarms=[...], or deployment_rollback=False to "
+            "silence this.",
+        )
+        return []
+    if service is not None:
+        gate_service(service, alarms)
+    if task_definition is not None:
+        services_gated_by(task_definition, alarms)
+    return alarms

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from aws_cdk import RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 
 from otel_fargate.checks import check_bool, check_retention_days, fail
@@ -80,6 +81,15 @@ class CollectorOptions:
             authenticator; default: refused at synth.
         monitoring: a dashboard and alarms (``CollectorMonitoring``); default: on.
         alarm_topic: SNS topic the alarms notify; default: alarms have no actions.
+        deployment_rollback: ECS rolls a deployment back to the last completed revision when
+            a deployment gate fires during the deployment or its bake time: an exporter
+            whose failed share of items passes 10 % in 2 of 3 minutes, or (sidecar) a crash
+            line in the collector's log; the gates are monitoring's alarms. Default: on for
+            the gateway and the samplers; off for a sidecar (pass True to let a broken
+            collector configuration roll the app's service back).
+        deployment_alarms: your own alarms that also gate the deployments (for example the
+            app's error rate); give them a fixed ``alarm_name`` that does not refer to the
+            service, or CloudFormation finds a circular dependency. Default: none.
     """
 
     environment_name: str | None = None
@@ -102,6 +112,8 @@ class CollectorOptions:
     allow_unauthenticated_gateway: bool = False
     monitoring: bool = True
     alarm_topic: sns.ITopic | None = None
+    deployment_rollback: bool | None = None
+    deployment_alarms: Sequence[cloudwatch.IAlarm] = ()
 
     def __post_init__(self) -> None:
         check_stop_timeout(self.stop_timeout_seconds, error=OtelFargateError)
@@ -118,6 +130,30 @@ class CollectorOptions:
         timing = self.health_check_timing
         if timing is not None and not isinstance(timing, HealthCheckTiming):
             raise fail("health_check_timing", "must be a HealthCheckTiming", timing)
+        self._check_deployment_gates()
+
+    def _check_deployment_gates(self) -> None:
+        if self.deployment_rollback is not None:
+            check_bool("deployment_rollback", self.deployment_rollback)
+        alarms = self.deployment_alarms
+        if isinstance(alarms, str | bytes) or not isinstance(alarms, Sequence):
+            raise fail("deployment_alarms", "must be a list of CloudWatch alarms", alarms)
+        for alarm in alarms:
+            # jsii interfaces cannot be checked with isinstance: an alarm has a name and ARN
+            if not all(hasattr(alarm, attr) for attr in ("alarm_name", "alarm_arn", "node")):
+                raise fail("deployment_alarms", "must hold CloudWatch alarms only", alarm)
+        object.__setattr__(self, "deployment_alarms", tuple(alarms))
+        if alarms and self.deployment_rollback is False:
+            raise fail(
+                "deployment_alarms",
+                "gate deployments only with deployment_rollback on; drop them or pass "
+                "deployment_rollback=True",
+                [alarm.node.path for alarm in alarms],
+            )
+
+    def rollback(self, *, default: bool) -> bool:
+        """``deployment_rollback``, or the role's ``default`` when it is not given."""
+        return self.deployment_rollback if self.deployment_rollback is not None else default
 
     @property
     def resolved_image(self) -> CollectorImage:
@@ -180,3 +216,5 @@ class CollectorOptionsArgs(TypedDict, total=False):
     allow_unauthenticated_gateway: bool
     monitoring: bool
     alarm_topic: sns.ITopic | None
+    deployment_rollback: bool | None
+    deployment_alarms: Sequence[cloudwatch.IAlarm]

@@ -14,8 +14,10 @@ from typing import Any
 import jsii
 from aws_cdk import Aspects, IAspect, Stack
 from aws_cdk import aws_ecs as ecs
+from aws_cdk.aws_cloudwatch import IAlarm
 from constructs import Construct, IConstruct, IValidation
 
+from otel_fargate.monitoring.gates import gate_service
 from otel_fargate.names import SERVICE_CONNECT_PROXY_MEMORY_MIB
 from otel_fargate.task.fargate import as_int, reserved
 
@@ -104,3 +106,24 @@ def services_wait_for(task_definition: ecs.TaskDefinition, needs: list[IConstruc
     """Every service of ``task_definition``, wherever it is created, depends on ``needs``."""
     if needs:
         Aspects.of(task_definition.node.root).add(_ServicesWaitFor(task_definition, needs))
+
+
+@jsii.implements(IAspect)
+class _GatedBy:
+    """Gates the deployments of every service running ``task_definition`` on ``alarms``."""
+
+    def __init__(self, task_definition: ecs.TaskDefinition, alarms: list[IAlarm]) -> None:
+        self._task_definition = task_definition
+        self._alarms = alarms
+
+    def visit(self, node: IConstruct) -> None:
+        """Enable the deployment alarms on a service of the task definition."""
+        if isinstance(node, ecs.BaseService) and node.task_definition is self._task_definition:
+            gate_service(node, self._alarms)
+
+
+def services_gated_by(task_definition: ecs.TaskDefinition, alarms: list[IAlarm]) -> None:
+    """Every service of ``task_definition``, wherever it is created, rolls its deployments
+    back when one of ``alarms`` fires.
+    """
+    Aspects.of(task_definition.node.root).add(_GatedBy(task_definition, alarms))
