@@ -160,8 +160,8 @@ class CollectorSidecar(Construct):
         needs = [self.export_policy] if self.export_policy is not None else []
         services_wait_for(task_definition, [*needs, *self.export_log_groups.values()])
         if gateway is not None:
-            arn = gateway.namespace.namespace_arn
-            add_check(self, lambda: agent_reaches_gateway(task_definition, arn))
+            namespace = gateway.namespace
+            add_check(self, lambda: agent_reaches_gateway(task_definition, namespace))
 
     def _log_router(
         self, stdout_logs: bool, opts: CollectorOptions, restart_period: int | None
