@@ -14,7 +14,7 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from otel_fargate.checks import fail
-from otel_fargate.config import Exporter
+from otel_fargate.config import Exporter, RenderedConfig
 from otel_fargate.config.sampling.tier import TailSampling
 from otel_fargate.gateway import network, tokens
 from otel_fargate.gateway.checks import one_gateway_per_namespace
@@ -365,6 +365,14 @@ class CollectorGateway(Construct):
         network.allow_otlp(self.security_group, peer)
         if self.load_balancer_security_group is not None:
             network.allow_otlp(self.load_balancer_security_group, peer)
+
+    @property
+    def collector_configs(self) -> tuple[RenderedConfig, ...]:
+        """The rendered configuration of every collector the gateway runs: its own and, with a
+        sampling tier, the samplers'.
+        """
+        own = (self.rendered_config,)
+        return own if self.samplers is None else (*own, self.samplers.rendered_config)
 
     @property
     def connections(self) -> ec2.Connections:

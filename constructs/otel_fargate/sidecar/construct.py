@@ -169,11 +169,25 @@ class CollectorSidecar(Construct):
         """The FireLens log router and its log group with ``stdout_logs``, else none."""
         if not stdout_logs:
             return None, None
-        return firelens.add_log_router(
+        router, log_group = firelens.add_log_router(
             self,
             task_definition=self.task_definition,
             retention_days=opts.log_retention_days,
             restart_attempt_period_seconds=restart_period,
+        )
+        # ECS stops containers in the reverse order of their dependencies: the router waits
+        # for the collector, so it stops (flushing the apps' last lines) before the collector.
+        router.add_container_dependencies(
+            ecs.ContainerDependency(container=self.container, condition=self._collector_ready())
+        )
+        return router, log_group
+
+    def _collector_ready(self) -> ecs.ContainerDependencyCondition:
+        """What a container waits for: the collector HEALTHY, or STARTed without health checks."""
+        return (
+            ecs.ContainerDependencyCondition.HEALTHY
+            if self.health_check
+            else ecs.ContainerDependencyCondition.START
         )
 
     @staticmethod
@@ -245,9 +259,11 @@ class CollectorSidecar(Construct):
 
     def otel_environment(self, container: ecs.ContainerDefinition) -> dict[str, str]:
         """The OTLP environment variables an application container gets."""
+        # One rule whatever the topology: apps propagate the X-Ray header when a collector
+        # their traces pass through writes to X-Ray (this one, the gateway, or its samplers).
         iams = [self.rendered_config.iam]
         if self.gateway is not None:
-            iams.append(self.gateway.rendered_config.iam)
+            iams.extend(config.iam for config in self.gateway.collector_configs)
         return {
             **app_wiring.otel_environment(
                 container.container_name,
@@ -281,13 +297,8 @@ class CollectorSidecar(Construct):
             container.container_name, existing, ours
         ).items():
             container.add_environment(key, value)
-        condition = (
-            ecs.ContainerDependencyCondition.HEALTHY
-            if self.health_check
-            else ecs.ContainerDependencyCondition.START
-        )
         container.add_container_dependencies(
-            ecs.ContainerDependency(container=self.container, condition=condition)
+            ecs.ContainerDependency(container=self.container, condition=self._collector_ready())
         )
         if self.log_router is not None:
             firelens.route_stdout(
