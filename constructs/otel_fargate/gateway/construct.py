@@ -117,6 +117,17 @@ class CollectorGateway(Construct):
         **kwargs: any field of :class:`CollectorOptions` (``environment_name``, ``image``,
             ``health_check``, ``log_retention_days``, ``config_overrides``, ...), documented
             there.
+
+    Attributes:
+        service: the ``ecs.FargateService``; ``task_definition``, ``container`` and
+            ``log_group`` are its task definition, collector container and log group.
+        namespace: the Service Connect namespace; ``security_group``: the tasks' group.
+        load_balancer: with ``internal_nlb``, the ``elbv2.NetworkLoadBalancer`` (its
+            ``load_balancer_dns_name`` is what clients outside ECS dial) and
+            ``load_balancer_security_group`` its group; else both None.
+        token_secret: the current token; ``previous_token_secret``: the second accepted one.
+        samplers: with ``sampling``, the ``CollectorSamplers``, else None; ``scaling``,
+            ``rendered_config``, ``export_policy``, ``monitoring``: as named.
     """
 
     def __init__(

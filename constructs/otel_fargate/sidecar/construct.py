@@ -83,6 +83,24 @@ class CollectorSidecar(Construct):
         **kwargs: any field of :class:`CollectorOptions` (``environment_name``, ``image``,
             ``health_check``, ``log_retention_days``, ``config_overrides``, ...), documented
             there.
+
+    Attributes:
+        container: the collector's ``ecs.ContainerDefinition``.
+        log_group: the collector's own ``logs.LogGroup``.
+        task_definition: the task definition passed in.
+        gateway: the gateway passed in, or None (sidecar mode).
+        rendered_config: the rendered configuration (``RenderedConfig``).
+        config_options: the ``CollectorConfigOptions`` it was rendered from.
+        export_log_groups: the log groups the exporters write, by name.
+        export_policy: the IAM policy of the exporters, or None when they need none.
+        log_router: with ``stdout_logs``, the ``ecs.FirelensLogRouter``; else None.
+        log_router_log_group: with ``stdout_logs``, the router's own log group; else None.
+        monitoring: the ``CollectorMonitoring`` (dashboard and alarms), or None.
+        service_name: the resolved service name.
+        environment_name: the resolved environment name.
+        app_protocol: the OTLP protocol apps use.
+        options: the resolved ``CollectorOptions``.
+        health_check: whether ECS runs the health check.
     """
 
     def __init__(
