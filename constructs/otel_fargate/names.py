@@ -95,6 +95,19 @@ GATEWAY_ALIAS: Final = "otel-gateway"
 #: The gateway address agents forward to.
 DEFAULT_GATEWAY_ENDPOINT: Final = f"{GATEWAY_ALIAS}:{OTLP_GRPC_PORT}"
 
+#: gRPC's default limit on one received message, after decompression (MiB). Every collector
+#: the library renders accepts at least this much on its OTLP receivers.
+GRPC_DEFAULT_MAX_RECV_MIB: Final = 4
+#: The largest request an exporter between two of the library's collectors sends (the
+#: agent's to the gateway, the routing gateway's to the samplers) and a typed OTLP exporter
+#: sends to its backend, in bytes of serialized telemetry: the sending queue splits larger
+#: batches (``sending_queue.batch.max_size``). Below ``GRPC_DEFAULT_MAX_RECV_MIB``, so no hop
+#: sends what the next one refuses, whatever the item count.
+MAX_EXPORT_BATCH_BYTES: Final = 3 * 1024 * 1024
+#: How long a sending queue holds a batch smaller than ``min_size`` before sending it; with
+#: ``min_size`` 0 (the presets batch by count before the queue) it only splits.
+EXPORT_BATCH_FLUSH_TIMEOUT: Final = "200ms"
+
 #: Fargate's upper bound for a container's stop timeout, in seconds.
 MAX_STOP_TIMEOUT_SECONDS: Final = 120
 #: The shortest stop timeout ECS accepts, in seconds.

@@ -20,11 +20,13 @@ import os
 import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from otel_fargate.config import CollectorConfigOptions, OtlpExporter, RenderedConfig, render
+from otel_fargate.config.core.layers import deep_merge
 from otel_fargate.config.sampling.tier import SamplingPolicy, TailSampling, TraceRouting
 
 from tests.e2e.harness import (
@@ -128,9 +130,10 @@ def sampler_config(
     decision_wait: str = "2s",
     memory_mib: int = 1024,
     num_traces: int | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> RenderedConfig:
     """A sampler bound to its own address on 4317, exporting to ``sink``; ``num_traces``:
-    the library's sizing when None.
+    the library's sizing when None; ``extra``: overrides merged last.
     """
     receivers = {"otlp": {"protocols": {"grpc": {"endpoint": f"{sampler_address(index)}:{SAMPLER_PORT}"}}}}
     return render(
@@ -145,13 +148,22 @@ def sampler_config(
             self_telemetry_namespace=None,
             environment_name="e2e",
             service_name=f"sampler-{index}",
-            overrides={"receivers": receivers, **_telemetry(ports)},
+            overrides=deep_merge({"receivers": receivers, **_telemetry(ports)}, extra or {}),
         )
     )
 
 
-def router_config(ports: Ports, *, index: int, memory_mib: int = 1024) -> RenderedConfig:
-    """A routing gateway on its veth address, resolving the samplers every second."""
+def router_config(
+    ports: Ports,
+    *,
+    index: int,
+    memory_mib: int = 1024,
+    logs_sink: str = "http://127.0.0.1:9",
+    extra: Mapping[str, Any] | None = None,
+) -> RenderedConfig:
+    """A routing gateway on its veth address, resolving the samplers every second; its logs
+    go to ``logs_sink`` (by default the discard port); ``extra``: overrides merged last.
+    """
     host = router_address(index)
     receivers = {
         "otlp": {
@@ -166,9 +178,7 @@ def router_config(ports: Ports, *, index: int, memory_mib: int = 1024) -> Render
             preset="gateway",
             # the gateway's metrics and logs exporter; traces go to the samplers
             exporters=(
-                OtlpExporter(
-                    name="sink", protocol="http", endpoint="http://127.0.0.1:9", signals=("logs",)
-                ),
+                OtlpExporter(name="sink", protocol="http", endpoint=logs_sink, signals=("logs",)),
             ),
             trace_routing=TraceRouting(hostname=SAMPLER_NAME, interval="1s"),
             memory_mib=memory_mib,
@@ -176,7 +186,7 @@ def router_config(ports: Ports, *, index: int, memory_mib: int = 1024) -> Render
             self_telemetry_namespace=None,
             environment_name="e2e",
             service_name=f"router-{index}",
-            overrides={"receivers": receivers, **_telemetry(ports)},
+            overrides=deep_merge({"receivers": receivers, **_telemetry(ports)}, extra or {}),
         )
     )
 
@@ -195,13 +205,19 @@ class Tier:
     sinks: dict[int, OtlpSink] = field(default_factory=dict)
 
     def start_sampler(
-        self, index: int, *, memory_mib: int = 1024, num_traces: int | None = None
+        self,
+        index: int,
+        *,
+        memory_mib: int = 1024,
+        num_traces: int | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> Collector:
         sink = sink_in_netns(self.network.samplers_ns)
         ports = Ports.allocate()
         rendered = sampler_config(
             ports, index=index, sink=sink.endpoint, policies=self.policies,
             decision_wait=self.decision_wait, memory_mib=memory_mib, num_traces=num_traces,
+            extra=extra,
         )  # fmt: skip
         collector = start_collector(
             self.runner, self.binary, rendered, ports,
@@ -210,13 +226,21 @@ class Tier:
         self.samplers[index], self.sinks[index] = collector, sink
         return collector
 
-    def start_routers(self, *, memory_mib: int = 1024) -> None:
+    def start_routers(
+        self,
+        *,
+        memory_mib: int = 1024,
+        logs_sinks: Sequence[str] = (),
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Start every router; router N sends its logs to ``logs_sinks[N - 1]`` when given."""
         for index, ns in enumerate(self.network.router_ns, start=1):
             ports = Ports.allocate()
+            logs = {"logs_sink": logs_sinks[index - 1]} if logs_sinks else {}
+            rendered = router_config(ports, index=index, memory_mib=memory_mib, extra=extra, **logs)
             self.routers.append(
                 start_collector(
-                    self.runner, self.binary, router_config(ports, index=index, memory_mib=memory_mib),
-                    ports, name=f"router-{index}", netns=ns,
+                    self.runner, self.binary, rendered, ports, name=f"router-{index}", netns=ns
                 )
             )
 

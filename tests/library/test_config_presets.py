@@ -136,6 +136,8 @@ def test_memory_limiter_and_environment_follow_the_container_size() -> None:
         "enabled": True,
         "num_consumers": 4,
         "sizer": "bytes",
+        # AND it splits batches below what the gateway accepts
+        "batch": {"sizer": "bytes", "min_size": 0, "max_size": 3 * 1024 * 1024, "flush_timeout": "200ms"},
         "queue_size": 322 * 1024 * 1024,
     }
 

@@ -46,7 +46,9 @@ def test_sampler_keeps_only_trace_exporters_and_decides_before_batch() -> None:
     assert set(config["service"]["pipelines"]) == {"traces", "metrics/self"}
     traces = config["service"]["pipelines"]["traces"]
     assert traces["processors"] == ["memory_limiter", "tail_sampling", "batch"]
-    assert config["receivers"]["otlp"]["protocols"] == {"grpc": {"endpoint": "0.0.0.0:4317"}}
+    assert config["receivers"]["otlp"]["protocols"] == {
+        "grpc": {"endpoint": "0.0.0.0:4317", "max_recv_msg_size_mib": 43}
+    }
 
 
 def test_default_policies_keep_errors_slow_and_ten_percent() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from aws_cdk import Token
 from aws_cdk import aws_ecs as ecs
 
 from otel_fargate.checks import fail
@@ -78,11 +79,12 @@ def check_receiver_variables(
     container_name: str, existing: Mapping[str, str | None], ours: Mapping[str, str]
 ) -> None:
     """An app that sets a receiver's variable itself must set what the sidecar would: a
-    different daemon address would send its segments where nothing listens.
+    different daemon address would send its segments where nothing listens. A secret or a
+    token is known at deploy time only, so it is not provably another address.
     """
     for key, value in ours.items():
-        if key in existing and existing[key] != value:
-            given = existing[key] if existing[key] is not None else "(a secret)"
+        given = existing.get(key)
+        if given is not None and not Token.is_unresolved(given) and given != value:
             raise fail(
                 f"app_containers.{container_name}.{key}",
                 f"the collector's receiver listens at {value!r}; leave the variable unset (the "
@@ -128,6 +130,11 @@ def missing_variables(
     """
     added = {key: value for key, value in ours.items() if key not in existing}
     endpoint, protocol = existing.get(_ENDPOINT), existing.get(_PROTOCOL)
+    if any(value is not None and Token.is_unresolved(value) for value in (endpoint, protocol)):
+        # a value known at deploy time only: the pair is the app's to keep consistent
+        for key in (_ENDPOINT, _PROTOCOL):
+            added.pop(key, None)
+        return added
     if endpoint is not None and _PROTOCOL in added:
         inferred = _PORT_PROTOCOL.get(_port_of(endpoint) or 0)
         if inferred is None:

@@ -14,7 +14,7 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from otel_fargate.checks import fail
-from otel_fargate.config import Exporter
+from otel_fargate.config import Exporter, RenderedConfig
 from otel_fargate.config.sampling.tier import TailSampling
 from otel_fargate.gateway import network, tokens
 from otel_fargate.gateway.checks import one_gateway_per_namespace
@@ -117,6 +117,17 @@ class CollectorGateway(Construct):
         **kwargs: any field of :class:`CollectorOptions` (``environment_name``, ``image``,
             ``health_check``, ``log_retention_days``, ``config_overrides``, ...), documented
             there.
+
+    Attributes:
+        service: the ``ecs.FargateService``; ``task_definition``, ``container`` and
+            ``log_group`` are its task definition, collector container and log group.
+        namespace: the Service Connect namespace; ``security_group``: the tasks' group.
+        load_balancer: with ``internal_nlb``, the ``elbv2.NetworkLoadBalancer`` (its
+            ``load_balancer_dns_name`` is what clients outside ECS dial) and
+            ``load_balancer_security_group`` its group; else both None.
+        token_secret: the current token; ``previous_token_secret``: the second accepted one.
+        samplers: with ``sampling``, the ``CollectorSamplers``, else None; ``scaling``,
+            ``rendered_config``, ``export_policy``, ``monitoring``: as named.
     """
 
     def __init__(
@@ -365,6 +376,14 @@ class CollectorGateway(Construct):
         network.allow_otlp(self.security_group, peer)
         if self.load_balancer_security_group is not None:
             network.allow_otlp(self.load_balancer_security_group, peer)
+
+    @property
+    def collector_configs(self) -> tuple[RenderedConfig, ...]:
+        """The rendered configuration of every collector the gateway runs: its own and, with a
+        sampling tier, the samplers'.
+        """
+        own = (self.rendered_config,)
+        return own if self.samplers is None else (*own, self.samplers.rendered_config)
 
     @property
     def connections(self) -> ec2.Connections:

@@ -83,6 +83,24 @@ class CollectorSidecar(Construct):
         **kwargs: any field of :class:`CollectorOptions` (``environment_name``, ``image``,
             ``health_check``, ``log_retention_days``, ``config_overrides``, ...), documented
             there.
+
+    Attributes:
+        container: the collector's ``ecs.ContainerDefinition``.
+        log_group: the collector's own ``logs.LogGroup``.
+        task_definition: the task definition passed in.
+        gateway: the gateway passed in, or None (sidecar mode).
+        rendered_config: the rendered configuration (``RenderedConfig``).
+        config_options: the ``CollectorConfigOptions`` it was rendered from.
+        export_log_groups: the log groups the exporters write, by name.
+        export_policy: the IAM policy of the exporters, or None when they need none.
+        log_router: with ``stdout_logs``, the ``ecs.FirelensLogRouter``; else None.
+        log_router_log_group: with ``stdout_logs``, the router's own log group; else None.
+        monitoring: the ``CollectorMonitoring`` (dashboard and alarms), or None.
+        service_name: the resolved service name.
+        environment_name: the resolved environment name.
+        app_protocol: the OTLP protocol apps use.
+        options: the resolved ``CollectorOptions``.
+        health_check: whether ECS runs the health check.
     """
 
     def __init__(
@@ -161,8 +179,8 @@ class CollectorSidecar(Construct):
         needs = [self.export_policy] if self.export_policy is not None else []
         services_wait_for(task_definition, [*needs, *self.export_log_groups.values()])
         if gateway is not None:
-            arn = gateway.namespace.namespace_arn
-            add_check(self, lambda: agent_reaches_gateway(task_definition, arn))
+            namespace = gateway.namespace
+            add_check(self, lambda: agent_reaches_gateway(task_definition, namespace))
 
     def _log_router(
         self, stdout_logs: bool, opts: CollectorOptions, restart_period: int | None
@@ -170,11 +188,25 @@ class CollectorSidecar(Construct):
         """The FireLens log router and its log group with ``stdout_logs``, else none."""
         if not stdout_logs:
             return None, None
-        return firelens.add_log_router(
+        router, log_group = firelens.add_log_router(
             self,
             task_definition=self.task_definition,
             retention_days=opts.log_retention_days,
             restart_attempt_period_seconds=restart_period,
+        )
+        # ECS stops containers in the reverse order of their dependencies: the router waits
+        # for the collector, so it stops (flushing the apps' last lines) before the collector.
+        router.add_container_dependencies(
+            ecs.ContainerDependency(container=self.container, condition=self._collector_ready())
+        )
+        return router, log_group
+
+    def _collector_ready(self) -> ecs.ContainerDependencyCondition:
+        """What a container waits for: the collector HEALTHY, or STARTed without health checks."""
+        return (
+            ecs.ContainerDependencyCondition.HEALTHY
+            if self.health_check
+            else ecs.ContainerDependencyCondition.START
         )
 
     @staticmethod
@@ -246,9 +278,11 @@ class CollectorSidecar(Construct):
 
     def otel_environment(self, container: ecs.ContainerDefinition) -> dict[str, str]:
         """The OTLP environment variables an application container gets."""
+        # One rule whatever the topology: apps propagate the X-Ray header when a collector
+        # their traces pass through writes to X-Ray (this one, the gateway, or its samplers).
         iams = [self.rendered_config.iam]
         if self.gateway is not None:
-            iams.append(self.gateway.rendered_config.iam)
+            iams.extend(config.iam for config in self.gateway.collector_configs)
         return {
             **app_wiring.otel_environment(
                 container.container_name,
@@ -282,13 +316,8 @@ class CollectorSidecar(Construct):
             container.container_name, existing, ours
         ).items():
             container.add_environment(key, value)
-        condition = (
-            ecs.ContainerDependencyCondition.HEALTHY
-            if self.health_check
-            else ecs.ContainerDependencyCondition.START
-        )
         container.add_container_dependencies(
-            ecs.ContainerDependency(container=self.container, condition=condition)
+            ecs.ContainerDependency(container=self.container, condition=self._collector_ready())
         )
         if self.log_router is not None:
             firelens.route_stdout(

@@ -26,6 +26,12 @@ and only then take percentages. ``M`` is the container memory:
   form, so the limiter refuses new data before a queue can fill (clients retry instead of
   data being dropped), and however fast data arrives one queue never holds more than the
   heap may;
+- OTLP receivers' ``max_recv_msg_size_mib`` (gRPC) and ``max_request_body_size`` (HTTP) =
+  ``RECEIVE_SHARE`` (a quarter) of the spike limit, at least ``GRPC_DEFAULT_MAX_RECV_MIB``
+  (4 MiB): a request is read, decompressed and decoded before ``memory_limiter`` can refuse
+  it, so one request must fit the spike headroom several times over (8 MiB in a 256 MiB
+  container, 20 MiB in 512 MiB, 37 MiB in a default gateway). Senders the library renders
+  never send more than ``MAX_EXPORT_BATCH_BYTES`` (3 MiB) in one request;
 - ``GOMAXPROCS`` = the container's vCPUs rounded up (``ceil(cpu_units / 1024)``, at least 1):
   on Fargate Go would otherwise see the host's CPUs and over-schedule.
 
@@ -44,6 +50,7 @@ import math
 from dataclasses import dataclass
 
 from otel_fargate.errors import ConfigError
+from otel_fargate.names import GRPC_DEFAULT_MAX_RECV_MIB
 
 #: Below this container memory an overloaded collector's peak RSS comes too close to it.
 MIN_MEMORY_MIB = 256
@@ -58,6 +65,8 @@ GOMEMLIMIT_FRACTION = 0.90
 LIMIT_FRACTION = 0.80
 #: Share of the hard limit reserved for spikes between two checks.
 SPIKE_FRACTION = 0.25
+#: Share of the spike limit one received request may take (decompressed).
+RECEIVE_SHARE = 0.25
 #: How often memory_limiter reads the heap size.
 CHECK_INTERVAL = "100ms"
 #: How exporter queues are measured.
@@ -81,6 +90,8 @@ class Sizing:
         gomaxprocs: ``GOMAXPROCS``.
         queue_bytes: the default ``sending_queue.queue_size`` of every exporter, in bytes of
             serialized telemetry; also the most one queue may be given.
+        receive_limit_mib: the largest request the OTLP receivers accept, decompressed
+            (``max_recv_msg_size_mib``, and ``max_request_body_size`` in bytes).
     """
 
     memory_mib: int
@@ -91,6 +102,7 @@ class Sizing:
     gomemlimit_mib: int
     gomaxprocs: int
     queue_bytes: int
+    receive_limit_mib: int
 
     @property
     def gomemlimit(self) -> str:
@@ -101,6 +113,11 @@ class Sizing:
     def environment(self) -> dict[str, str]:
         """The container environment variables these settings need."""
         return {"GOMEMLIMIT": self.gomemlimit, "GOMAXPROCS": str(self.gomaxprocs)}
+
+    @property
+    def receive_limit_bytes(self) -> int:
+        """``receive_limit_mib`` in bytes, as ``max_request_body_size`` reads it."""
+        return self.receive_limit_mib * MIB
 
     @property
     def memory_limiter(self) -> dict[str, int | str]:
@@ -135,13 +152,15 @@ def size_for(*, memory_mib: int, cpu_units: int) -> Sizing:
         )
     gomemlimit = math.floor((memory_mib - RESERVED_MIB) * GOMEMLIMIT_FRACTION)
     limit = math.floor(gomemlimit * LIMIT_FRACTION)
+    spike = math.floor(limit * SPIKE_FRACTION)
     return Sizing(
         memory_mib=memory_mib,
         cpu_units=cpu_units,
         limit_mib=limit,
-        spike_limit_mib=math.floor(limit * SPIKE_FRACTION),
+        spike_limit_mib=spike,
         check_interval=CHECK_INTERVAL,
         gomemlimit_mib=gomemlimit,
         gomaxprocs=max(1, math.ceil(cpu_units / CPU_UNITS_PER_VCPU)),
         queue_bytes=limit * MIB,
+        receive_limit_mib=max(GRPC_DEFAULT_MAX_RECV_MIB, math.floor(spike * RECEIVE_SHARE)),
     )

@@ -22,7 +22,7 @@ from otel_fargate.config.core.values import (
 )
 from otel_fargate.config.policy.drain import drain_of
 from otel_fargate.errors import ConfigError
-from otel_fargate.names import MAX_STOP_TIMEOUT_SECONDS
+from otel_fargate.names import EXPORT_BATCH_FLUSH_TIMEOUT, MAX_STOP_TIMEOUT_SECONDS
 
 #: The smallest exporter queue accepted, in bytes: less holds hardly one batch.
 MIN_QUEUE_BYTES = MIB
@@ -207,13 +207,34 @@ def render_headers(headers: Mapping[str, str | SecretRef]) -> dict[str, str]:
     }
 
 
+def split_batches(max_bytes: int) -> dict[str, Any]:
+    """A ``sending_queue.batch`` that only splits: a request larger than ``max_bytes`` of
+    serialized telemetry leaves as several, each at most ``max_bytes``, and with ``min_size``
+    0 nothing waits for more data (the pipeline's batch processor has batched by count).
+    """
+    return {
+        "sizer": QUEUE_SIZER,
+        "min_size": 0,
+        "max_size": max_bytes,
+        "flush_timeout": EXPORT_BATCH_FLUSH_TIMEOUT,
+    }
+
+
 def helper_settings(
-    queue: SendingQueue, retry: RetryOnFailure, timeout_seconds: float | None
+    queue: SendingQueue,
+    retry: RetryOnFailure,
+    timeout_seconds: float | None,
+    *,
+    max_batch_bytes: int | None = None,
 ) -> dict[str, Any]:
-    """The exporter-helper blocks: ``timeout`` (when given), ``sending_queue``, retries."""
+    """The exporter-helper blocks: ``timeout`` (when given), ``sending_queue``, retries; with
+    ``max_batch_bytes``, an enabled queue splits requests larger than that.
+    """
     out: dict[str, Any] = {}
     if timeout_seconds is not None:
         out["timeout"] = format_duration(timeout_seconds)
     out["sending_queue"] = queue.render()
+    if max_batch_bytes is not None and queue.enabled:
+        out["sending_queue"]["batch"] = split_batches(max_batch_bytes)
     out["retry_on_failure"] = retry.render()
     return out

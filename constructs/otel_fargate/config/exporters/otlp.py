@@ -19,6 +19,7 @@ from otel_fargate.config.exporters.base import (
     render_headers,
 )
 from otel_fargate.errors import ConfigError
+from otel_fargate.names import MAX_EXPORT_BATCH_BYTES
 
 _HEADER_PATTERN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _GRPC_ENDPOINT = re.compile(r"(https?://)?(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")
@@ -230,7 +231,14 @@ class OtlpExporter(Exporter):
             out["auth"] = {"authenticator": self.auth_extension_id}
         if self.compression is not None:
             out["compression"] = self.compression
-        out.update(helper_settings(self.queue, self.retry, self.timeout_seconds))
+        out.update(
+            helper_settings(
+                self.queue,
+                self.retry,
+                self.timeout_seconds,
+                max_batch_bytes=MAX_EXPORT_BATCH_BYTES,
+            )
+        )
         return out
 
     def extensions(self) -> dict[str, dict[str, Any]]:

@@ -38,6 +38,7 @@ from otel_fargate.names import (
     DEFAULT_GATEWAY_ENDPOINT,
     GATEWAY_AUTH_ID,
     GATEWAY_TOKEN_ENV,
+    MAX_EXPORT_BATCH_BYTES,
     OTLP_GRPC_PORT,
     OTLP_HTTP_PORT,
     PPROF_ENDPOINT,
@@ -74,12 +75,15 @@ def base(options: CollectorConfigOptions) -> Config:
 def otlp_receivers(options: CollectorConfigOptions) -> Config:
     """OTLP on 4317/4318: loopback for sidecar and agent, every interface for a gateway; a
     sampler takes OTLP/gRPC from the routing gateway only (its security group admits nothing
-    else).
+    else). Requests up to ``Sizing.receive_limit_mib``, sized from the container's memory.
     """
     host = "0.0.0.0" if options.preset in _SHARED_TIERS else "127.0.0.1"
-    protocols: Config = {"grpc": {"endpoint": f"{host}:{OTLP_GRPC_PORT}"}}
+    size = options.sizing
+    grpc = {"endpoint": f"{host}:{OTLP_GRPC_PORT}", "max_recv_msg_size_mib": size.receive_limit_mib}
+    protocols: Config = {"grpc": grpc}
     if options.preset != "sampler":
-        protocols["http"] = {"endpoint": f"{host}:{OTLP_HTTP_PORT}"}
+        body = size.receive_limit_bytes
+        protocols["http"] = {"endpoint": f"{host}:{OTLP_HTTP_PORT}", "max_request_body_size": body}
     return {"receivers": {"otlp": {"protocols": protocols}}}
 
 
@@ -128,7 +132,9 @@ def agent_forwarding(options: CollectorConfigOptions) -> Config:
         "endpoint": endpoint,
         "tls": exporter_tls(options.gateway_tls, endpoint),
         "headers": {"authorization": f"Bearer {env_ref(GATEWAY_TOKEN_ENV)}"},
-        **helper_settings(SendingQueue(), RetryOnFailure(), 10),
+        **helper_settings(
+            SendingQueue(), RetryOnFailure(), 10, max_batch_bytes=MAX_EXPORT_BATCH_BYTES
+        ),
     }
     return {"exporters": {GATEWAY_EXPORTER_ID: exporter}}
 

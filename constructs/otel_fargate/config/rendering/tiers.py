@@ -10,6 +10,7 @@ from otel_fargate.config.core.values import SIGNALS, Signal
 from otel_fargate.config.exporters import Exporter, RetryOnFailure, SendingQueue
 from otel_fargate.config.exporters.base import helper_settings
 from otel_fargate.config.options.collector import CollectorConfigOptions
+from otel_fargate.names import MAX_EXPORT_BATCH_BYTES
 
 #: A routing gateway's exporter to the samplers.
 ROUTING_EXPORTER_ID = "load_balancing"
@@ -23,7 +24,9 @@ def trace_routing(options: CollectorConfigOptions) -> Config:
     The exporter keeps one OTLP/gRPC client per sampler address the resolver returns and
     hashes each trace id onto a ring of them, so every span of a trace reaches one sampler.
     Its own queue and retries sit in front of the ring (the per-sampler clients neither queue
-    nor retry), so data a sampler refused is routed again on the ring as it is then.
+    nor retry), so data a sampler refused is routed again on the ring as it is then. The
+    queue splits batches above ``MAX_EXPORT_BATCH_BYTES`` before the ring, so what one
+    sampler gets (a share of one batch) never exceeds what its receiver accepts.
     """
     routing = options.trace_routing
     if options.preset != "gateway" or routing is None:
@@ -38,7 +41,9 @@ def trace_routing(options: CollectorConfigOptions) -> Config:
         "routing_key": "traceID",
         "protocol": {"otlp": otlp},
         "resolver": routing.resolver(),
-        **helper_settings(SendingQueue(), RetryOnFailure(), 10),
+        **helper_settings(
+            SendingQueue(), RetryOnFailure(), 10, max_batch_bytes=MAX_EXPORT_BATCH_BYTES
+        ),
     }
     return {"exporters": {ROUTING_EXPORTER_ID: exporter}}
 
