@@ -254,7 +254,7 @@ def derive(resolver: Resolver, kind: str, module: str) -> dict[str, Any] | None:
     found = resolver.package(module)
     if found is None:
         return None
-    path, schema = found
+    _path, schema = found
     findings = Findings(sources={module})
     keys = Walker(resolver, kind, findings).node(schema, module, "", 0)
     listeners: dict[str, dict[str, Any]] = {}
