@@ -176,7 +176,10 @@ class Walker:
         if depth > MAX_DEPTH:
             return None
         if "$ref" in schema:
-            return self.ref(str(schema["$ref"]), package, path, depth)
+            tree = self.ref(str(schema["$ref"]), package, path, depth)
+            if schema.get("x-optional") and isinstance(tree, dict) and not tree.keys() & {"[]", "{}"}:
+                tree = {**tree, "enabled": None}  # configoptional accepts enabled: false
+            return tree
         if schema.get("type") == "array":
             items = schema.get("items")
             sub = self.node(items, package, _join(path, "[]"), depth + 1) if items else None
