@@ -22,6 +22,10 @@ from otel_fargate.config.model.known_keys import LIST_OF, MAP_OF, KeyTree, key_t
 from otel_fargate.errors import ConfigError
 
 
+#: Keys upstream renamed, which older samples still carry: (section, type, key) → new key.
+RENAMED_KEYS = {("processors", "metrics_transform", "metric_name"): "include"}
+
+
 def tree_of(section: str, ctype: str) -> KeyTree | None:
     """The accepted keys of a component type (a deprecated id counts as its new type)."""
     current = RENAMED.get(section, {}).get(ctype, ctype)
@@ -66,7 +70,10 @@ def check_keys(config: Mapping[str, Any], *, layer: str) -> None:
                 continue
             for path, known in _unknown(settings, tree, f"{section}.{cid}"):
                 key = path.rsplit(".", 1)[-1]
-                close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+                current = RENAMED.get(section, {}).get(ctype, ctype)
+                renamed = RENAMED_KEYS.get((section, current, key))
+                close = [renamed] if renamed is not None else []
+                close = close or difflib.get_close_matches(key, known, n=1, cutoff=0.6)
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 raise ConfigError(
                     f"{layer}: {path}: unknown setting of {ctype} {model_release()} (the "
