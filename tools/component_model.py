@@ -177,7 +177,8 @@ class Walker:
             return None
         if "$ref" in schema:
             tree = self.ref(str(schema["$ref"]), package, path, depth)
-            if schema.get("x-optional") and isinstance(tree, dict) and not tree.keys() & {"[]", "{}"}:
+            struct = isinstance(tree, dict) and not tree.keys() & {"[]", "{}"}
+            if schema.get("x-optional") and struct:
                 tree = {**tree, "enabled": None}  # configoptional accepts enabled: false
             return tree
         if schema.get("type") == "array":

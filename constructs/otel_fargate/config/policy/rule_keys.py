@@ -21,7 +21,6 @@ from otel_fargate.config.model.fields import fields_of, model_release
 from otel_fargate.config.model.known_keys import LIST_OF, MAP_OF, KeyTree, key_tree
 from otel_fargate.errors import ConfigError
 
-
 #: Keys upstream renamed, which older samples still carry: (section, type, key) → new key.
 RENAMED_KEYS = {("processors", "metrics_transform", "metric_name"): "include"}
 
