@@ -32,6 +32,8 @@ from tests.conftest import (
     stack_names,
 )
 from tests.e2e.harness import REPO_ROOT
+from tests.library.guard_cases import LEGITIMATE, Case
+from tests.library.guard_cases import options as guard_options
 from tools.collector import LOCAL_EXCLUDE
 
 pytestmark = pytest.mark.e2e
@@ -216,3 +218,17 @@ def test_the_unmodified_agent_config_is_accepted(collector_binary: Path) -> None
     # GIVEN / WHEN the base of the two cases above, unchanged THEN it is accepted
     result = validate(collector_binary, AGENT)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("case", LEGITIMATE, ids=[c.id for c in LEGITIMATE])
+def test_every_configuration_the_guards_accept_is_accepted_by_the_collector(
+    collector_binary: Path, case: Case
+) -> None:
+    # GIVEN a configuration the security rules accept (tests/library/guard_cases.py)
+    rendered = render(guard_options(case))
+    # WHEN the real collector validates it, with the container's plain environment
+    result, replaced = validate_with_stand_ins(
+        collector_binary, rendered.yaml, env=dict(rendered.environment)
+    )
+    # THEN it is accepted
+    assert result.returncode == 0, f"{case.id} (stand-ins for {replaced}):\n{result.stderr}"

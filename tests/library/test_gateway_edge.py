@@ -418,8 +418,8 @@ def test_tls_must_be_a_gateway_tls() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"receivers": {"otlp": {"protocols": {"http": {"tls": None}}}}}, r"^config: receivers\.otlp\.protocols\.http\.tls: the gateway has tls=GatewayTls\(\.\.\.\), so every OTLP receiver must serve TLS with its certificate and key; a layer removed it, got None$"),
-        ({"receivers": {"otlp": {"protocols": {"grpc": {"tls": {"cert_pem": None}}}}}}, r"^config: receivers\.otlp\.protocols\.grpc\.tls: .*a layer removed it, got \{'key_pem': "),
+        ({"receivers": {"otlp": {"protocols": {"http": {"tls": None}}}}}, r"^overrides: receivers\.otlp\.protocols\.http\.tls: the gateway has tls=GatewayTls\(\.\.\.\), so every OTLP receiver must serve TLS with its certificate and key; a layer removed it \(no opt-out\), got None$"),
+        ({"receivers": {"otlp": {"protocols": {"grpc": {"tls": {"cert_pem": None}}}}}}, r"^overrides: receivers\.otlp\.protocols\.grpc\.tls: .*a layer removed it \(no opt-out\), got \{'key_pem': "),
     ],
 )
 def test_overrides_may_not_drop_the_gateways_tls(overrides: dict[str, Any], message: str) -> None:
@@ -444,7 +444,7 @@ def test_overrides_may_not_make_an_agent_skip_verifying_the_gateway(tls: Any) ->
     overrides = {"exporters": {"otlp_grpc/gateway": {"tls": None}}}
     if tls is not None:
         overrides = {"exporters": {"otlp_grpc/gateway": {"tls": tls}}}
-    with pytest.raises(ConfigError, match=r"^config: exporters\.otlp_grpc/gateway\.tls: the gateway serves TLS, so the agent must verify it with the CA"):
+    with pytest.raises(ConfigError, match=r"^overrides: exporters\.otlp_grpc/gateway: dials the gateway \('otel-gateway:4317'\), which serves TLS, so it must verify it with the CA"):
         CollectorSidecar(
             stack, "Agent", task_definition=task, app_containers=[app], gateway=gateway,
             config_overrides=overrides,

@@ -13,6 +13,7 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from otel_fargate.checks import fail
+from otel_fargate.config.policy.peers import check_peer_union
 from otel_fargate.names import GATEWAY_ALIAS, HEALTH_PORT, OTLP_GRPC_PORT, OTLP_HTTP_PORT
 from otel_fargate.task._nag import acknowledge
 from otel_fargate.task.health import HealthCheckTiming
@@ -35,6 +36,7 @@ def resolve_peers(
         raise fail("allowed_peers", "must name at least one peer", peers)
     for peer in peers:
         check_peer(peer, setting="allowed_peers")
+    check_peer_union([str(peer.unique_id) for peer in peers], setting="allowed_peers")
     return peers
 
 

@@ -114,7 +114,15 @@ def check_tls_argument(tls: object) -> GatewayTls | None:
 def check_tls_kept(tls: GatewayTls | None, rendered: RenderedConfig) -> None:
     """With ``tls``, the final configuration (after overrides or a replacement) still uses it."""
     if tls is not None:
-        check_gateway_tls_kept(rendered.config, preset=rendered.preset, layer="config")
+        exporter = rendered.config.get("exporters", {}).get("otlp_grpc/gateway")
+        endpoint = exporter.get("endpoint") if isinstance(exporter, dict) else None
+        check_gateway_tls_kept(
+            rendered.config,
+            preset=rendered.preset,
+            layer="config",
+            min_version=tls.min_version,
+            gateway_endpoint=endpoint if isinstance(endpoint, str) else None,
+        )
 
 
 def _is_secret(value: Any) -> bool:

@@ -8,6 +8,7 @@ message, naming the construct and the setting to change.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +59,7 @@ def task_fits(task_definition: ecs.TaskDefinition, *, service_connect: bool) -> 
             f"{used_memory} MiB{beside}, more than the task's {task_memory} MiB; give the task "
             f"more memory or its containers less, got {used_memory + proxy} MiB in all"
         )
+    problems.extend(definition_size(task_definition))
     if task_cpu is not None and used_cpu > task_cpu:
         problems.append(
             f"cpu: the containers of task {task_definition.node.path} reserve {used_cpu} CPU "
@@ -127,3 +129,33 @@ def services_gated_by(task_definition: ecs.TaskDefinition, alarms: list[IAlarm])
     back when one of ``alarms`` fires.
     """
     Aspects.of(task_definition.node.root).add(_GatedBy(task_definition, alarms))
+
+
+#: ECS refuses a task definition larger than 64 KiB (RegisterTaskDefinition).
+TASK_DEFINITION_LIMIT_BYTES = 64 * 1024
+
+
+def definition_size(task_definition: ecs.TaskDefinition) -> list[str]:
+    """The container definitions, as CloudFormation will send them, fit ECS's 64 KiB limit.
+
+    The size is that of the resolved ``ContainerDefinitions`` JSON (intrinsics counted as they
+    stand in the template); the message names the largest environment values, where a rendered
+    collector configuration (``OTEL_FARGATE_CONFIG``) usually is.
+    """
+    cfn = task_definition.node.default_child
+    definitions = Stack.of(task_definition).resolve(getattr(cfn, "container_definitions", None))
+    size = len(json.dumps(definitions, separators=(",", ":")).encode())
+    if size <= TASK_DEFINITION_LIMIT_BYTES:
+        return []
+    values = [
+        (len(json.dumps(item.get("value")).encode()), f"{container.get('name')}.{item.get('name')}")
+        for container in definitions or []
+        for item in container.get("environment") or []
+    ]
+    largest = ", ".join(f"{where} ({bytes_} bytes)" for bytes_, where in sorted(values)[::-1][:3])
+    return [
+        f"task {task_definition.node.path}: its container definitions take {size} bytes, more "
+        f"than the {TASK_DEFINITION_LIMIT_BYTES} ECS accepts (the deploy would fail); the "
+        f"largest environment values: {largest}. Shorten the collector configuration "
+        f"(overrides, replacement) or move values to a file or a secret"
+    ]

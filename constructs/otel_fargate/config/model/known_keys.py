@@ -202,6 +202,12 @@ def upstream_source(section: str, component_type: str) -> tuple[str, ...]:
     return () if component is None else component.source
 
 
+def key_tree(section: str, component_type: str) -> KeyTree | None:
+    """A component's recorded key tree, or None when the data file does not know it."""
+    component = _COMPONENTS.get((section, component_type))
+    return None if component is None else component.keys
+
+
 def top_level_keys(section: str, component_type: str) -> tuple[str, ...]:
     """The top-level keys a component accepts, sorted; empty for a component not in the data.
 

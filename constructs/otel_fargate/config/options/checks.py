@@ -110,18 +110,22 @@ def check_self_telemetry(
         not isinstance(namespace, str)
         or not namespace.strip()
         or namespace.startswith("AWS/")
+        or "${" in namespace
     ):
         raise ConfigError(
-            f"self_telemetry_namespace: must be a non-empty namespace outside AWS/ or "
+            f"self_telemetry_namespace: must be a non-empty namespace outside AWS/, without "
+            f"${{ (it names CloudWatch metrics and an IAM condition, never a variable), or "
             f"None, got {namespace!r}"
         )
     if log_group is not None and (
         not isinstance(log_group, str)
         or not log_group.strip()
+        or "${" in log_group
+        or log_group.startswith("/aws/")
     ):
         raise ConfigError(
-            f"self_telemetry_log_group: must be a non-empty log group name, "
-            f"got {log_group!r}"
+            f"self_telemetry_log_group: must be a non-empty log group name outside the "
+            f"reserved /aws/ prefix, without ${{ (it names an IAM grant), got {log_group!r}"
         )
     check_retention_days(
         "self_telemetry_retention_days", retention_days, error=ConfigError

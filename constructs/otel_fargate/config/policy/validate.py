@@ -10,15 +10,10 @@ from otel_fargate.config.core.secrets import ENV_NAME_PATTERN
 from otel_fargate.config.core.values import component_type, mappings
 from otel_fargate.config.model.components import ComponentSet, check_components
 from otel_fargate.config.model.fargate_limits import check_fargate_receivers
-from otel_fargate.config.model.known_keys import (
-    SECTIONS,
-    UPSTREAM_RELEASE,
-    top_level_keys,
-    unknown_keys,
-)
 from otel_fargate.config.model.processors import processor_signals
 from otel_fargate.config.policy.drain import check_drain
 from otel_fargate.config.policy.listeners import endpoint_host_port, listening_ports
+from otel_fargate.config.policy.rule_keys import check_keys
 from otel_fargate.errors import ConfigError
 
 _TOP_LEVEL = ("extensions", "receivers", "processors", "exporters", "connectors", "service")
@@ -124,7 +119,7 @@ def validate_config(
     _check_authenticators(config, enabled, layer=layer)
     _check_ports(config, layer=layer)
     check_fargate_receivers(sections["receivers"], layer=layer)
-    _check_known_keys(sections, layer=layer)
+    check_keys(sections, layer=layer)
     env_references(config, layer=layer)
     _check_drain(sections["exporters"], pipelines, layer=layer, stop=stop_timeout_seconds)
 
@@ -186,23 +181,6 @@ def _check_processor_signals(pid: str, processors: list[str], *, where: str) -> 
                 f"{where}.processors: {cid!r} serves {', '.join(served)} only; the collector "
                 f"would refuse to start with it in a {signal} pipeline"
             )
-
-
-def _check_known_keys(sections: Mapping[str, dict[str, Any]], *, layer: str) -> None:
-    """Refuse keys the collector would reject at start in components whose ``Config`` is
-    known (the AWS exporters, the awsxray receiver, sigv4auth and awsproxy, which no collector
-    built here can parse).
-    """
-    for section in SECTIONS:
-        for cid, settings in sections[section].items():
-            kind = component_type(cid)
-            unknown = unknown_keys(section, kind, settings)
-            if unknown:
-                raise ConfigError(
-                    f"{layer}: {section}.{cid}.{unknown[0]}: unknown setting of {kind} "
-                    f"{UPSTREAM_RELEASE} (the collector would refuse to start; "
-                    f"known: {', '.join(top_level_keys(section, kind))})"
-                )
 
 
 def _check_health_check(

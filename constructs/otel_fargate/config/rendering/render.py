@@ -16,7 +16,7 @@ from otel_fargate.config.core.sizing import Sizing
 from otel_fargate.config.core.yamlio import dump_yaml
 from otel_fargate.config.model.aliases import follow_renames
 from otel_fargate.config.options.collector import CollectorConfigOptions, Preset
-from otel_fargate.config.policy.guards import check_guards
+from otel_fargate.config.policy.guards import GuardContext, check_guards
 from otel_fargate.config.policy.iam import IamNeeds, iam_for
 from otel_fargate.config.policy.listeners import listening_ports
 from otel_fargate.config.policy.validate import env_references, otlp_signals, validate_config
@@ -79,13 +79,7 @@ def layered_config(options: CollectorConfigOptions) -> dict[str, Any]:
             components=options.components,
             image_description=options.image_description,
         )
-        check_guards(
-            config,
-            preset=options.preset,
-            layer=layer,
-            allow_open_listeners=options.allow_open_listeners,
-            allow_unauthenticated_gateway=options.allow_unauthenticated_gateway,
-        )
+        check_guards(config, guard_context(options, layer=layer))
         return config
 
     if options.replacement is not None:
@@ -101,6 +95,21 @@ def layered_config(options: CollectorConfigOptions) -> dict[str, Any]:
         overrides = follow_renames(load_layer(options.overrides, setting="overrides"), config)
         config = check(deep_merge(config, overrides), "overrides")
     return config
+
+
+def guard_context(options: CollectorConfigOptions, *, layer: str) -> GuardContext:
+    """What the security rules need to know about the collector ``options`` describe."""
+    tls = options.gateway_tls
+    return GuardContext(
+        preset=options.preset,
+        layer=layer,
+        environment={**options.sizing.environment, **options.environment},
+        secret_names=frozenset(collect_secrets(options)),
+        allow_open_listeners=options.allow_open_listeners,
+        allow_unauthenticated_gateway=options.allow_unauthenticated_gateway,
+        gateway_tls_min_version=tls.min_version if tls is not None else None,
+        gateway_endpoint=options.effective_gateway_endpoint if options.preset == "agent" else None,
+    )
 
 
 def render(options: CollectorConfigOptions) -> RenderedConfig:
