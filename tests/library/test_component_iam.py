@@ -79,8 +79,18 @@ def test_the_actions_a_component_names_are_granted(section: str, kind: str, sett
     ("kind", "signal", "settings", "extensions"),
     [
         ("awsxray", "traces", {"telemetry": {"enabled": True}}, {}),
-        ("awsemf", "metrics", {"namespace": "Shop", "log_group_name": "/shop/{TaskId}"}, {}),
-        ("awscloudwatchlogs", "logs", {"log_group_name": "/shop/{TaskId}", "log_stream_name": "s"}, {}),
+        (
+            "awsemf",
+            "metrics",
+            {"namespace": "Shop", "log_group_name": "/shop/m", "region": "us-east-1", "log_retention": 14},
+            {},
+        ),
+        (
+            "awscloudwatchlogs",
+            "logs",
+            {"log_group_name": "/shop/l", "log_stream_name": "s", "region": "us-east-1", "log_retention": 14},
+            {},
+        ),
         (
             "prometheusremotewrite",
             "metrics",
@@ -95,7 +105,8 @@ def test_the_actions_a_component_names_are_granted(section: str, kind: str, sett
 def test_an_exporter_is_granted_exactly_the_actions_it_names(
     kind: str, signal: str, settings: dict[str, Any], extensions: dict[str, Any]
 ) -> None:
-    # GIVEN an exporter with every conditional call switched on (telemetry, a group it creates)
+    # GIVEN an exporter with every conditional call switched on (telemetry; a group in another
+    # region with a retention, which the exporter creates and retains)
     config = {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": "127.0.0.1:4317"}}}},
         "extensions": extensions,
