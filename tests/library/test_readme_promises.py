@@ -30,7 +30,13 @@ from otel_fargate import (
 )
 
 from tests.conftest import collector_config_text, container_environment
-from tests.library.test_constructs import app_task, containers, new_cluster, new_stack, policy_actions
+from tests.library.test_constructs import (
+    app_task,
+    containers,
+    new_cluster,
+    new_stack,
+    policy_actions,
+)
 
 BACKEND = OtlpExporter(name="backend", endpoint="api.example.com:443")
 
@@ -237,7 +243,7 @@ def test_sampling_max_capacity_above_8_is_refused() -> None:
 def test_gateway_tasks_run_in_private_subnets_with_egress(
     gateway: tuple[Template, CollectorGateway, iam.Role],
 ) -> None:
-    template, gateway_construct, _ = gateway
+    template, _, _ = gateway
     resources = template.to_json()["Resources"]
     service_id = next(
         logical_id for logical_id, r in resources.items()
