@@ -478,7 +478,10 @@ def test_stdout_logs_are_refused_when_the_agents_gateway_takes_no_logs() -> None
     gateway = CollectorGateway(stack, "Gateway", cluster=new_cluster(stack), exporters=[XRayExporter()])
     task, app = app_task(stack, memory=384)
     # WHEN an agent of it is asked to send the apps' stdout THEN synth refuses, naming the setting
-    with pytest.raises(OtelFargateError, match=r"^stdout_logs: .*logs"):
+    with pytest.raises(
+        OtelFargateError,
+        match=r"^stdout_logs: the collector has no logs pipeline \(its gateway accepts no logs\)",
+    ):
         CollectorSidecar(
             stack, "Agent", task_definition=task, app_containers=[app], gateway=gateway,
             stdout_logs=True,
