@@ -229,12 +229,12 @@ def main() -> int:
             ratio = statistics.median(rendered) / statistics.median(minimal)
             print(f"collector: {binary}")
             print(
-                "throughput agent->gateway, rendered configs: "
+                "agent → gateway throughput, rendered configs: "
                 + ", ".join(f"{value:,.0f}" for value in rendered)
                 + f" spans/s (median {statistics.median(rendered):,.0f})"
             )
             print(
-                "throughput agent->gateway, minimal otlp->batch->otlp: "
+                "agent → gateway throughput, minimal otlp->batch->otlp: "
                 + ", ".join(f"{value:,.0f}" for value in minimal)
                 + f" spans/s (median {statistics.median(minimal):,.0f})"
             )
@@ -244,12 +244,12 @@ def main() -> int:
                 peak = overload_peak(runner, binary, memory_mib, seconds=6)
                 verdict = "PASS" if peak < memory_mib else "MISS"
                 print(
-                    f"overload peak RSS, sized for {memory_mib} MiB: {peak:.0f} MiB "
+                    f"peak RSS under overload, sized for {memory_mib} MiB: {peak:.0f} MiB "
                     f"({peak / memory_mib:.0%} of the container) {verdict}"
                 )
             startups = [time_to_healthy(runner, binary) for _ in range(5)]
             print(
-                "start to healthy (rendered agent config): median "
+                "process start to healthy (rendered agent config): median "
                 f"{statistics.median(startups) * 1000:.0f} ms, max {max(startups) * 1000:.0f} ms"
             )
         finally:

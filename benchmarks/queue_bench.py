@@ -203,6 +203,10 @@ def main() -> int:
                 + f" spans/s (median {statistics.median(values):,.0f})"
             )
         ratio = statistics.median(disk) / statistics.median(memory)
+        print(
+            "throughput with persistent vs in-memory sending queues: "
+            f"{statistics.median(disk):,.0f} vs {statistics.median(memory):,.0f} spans/s (medians)"
+        )
         print(f"ratio persistent/in-memory: {ratio:.2f}")
     return 0
 

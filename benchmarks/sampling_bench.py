@@ -323,12 +323,12 @@ def in_flight_memory(
             heap_mib = (heap_after - heap_before) / MIB
             rss_growth = rss_after - rss_before
             print(
-                f"sampler heap per 1k traces in flight: {heap_mib / held * 1000:.2f} MiB "
+                f"sampler memory per 1k traces in flight, heap: {heap_mib / held * 1000:.2f} MiB "
                 f"({(heap_after - heap_before) / held / 1024:.1f} KiB a trace; heap "
                 f"{heap_before / MIB:.0f} -> {heap_after / MIB:.0f} MiB)"
             )
             print(
-                f"sampler RSS per 1k traces in flight: {rss_growth / held * 1000:.2f} MiB "
+                f"sampler memory per 1k traces in flight, RSS: {rss_growth / held * 1000:.2f} MiB "
                 f"({rss_growth * 1024 / held:.1f} KiB a trace; RSS "
                 f"{rss_before:.0f} -> {rss_after:.0f} MiB)"
             )
@@ -366,6 +366,11 @@ def main() -> int:
             print(plain.figures())
             print(tier.figures())
             ratio = (tier.exported / tier.seconds) / (plain.exported / plain.seconds)
+            print(
+                "routing + sampling tier vs one plain gateway: "
+                f"{tier.exported / tier.seconds:,.0f} vs {plain.exported / plain.seconds:,.0f} "
+                "spans/s end to end"
+            )
             print(f"ratio tier/plain gateway (end to end): {ratio:.2f}")
             in_flight_memory(runner, collector, generator, traces=args.in_flight, rate=args.rate)
         finally:

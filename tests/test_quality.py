@@ -163,3 +163,23 @@ def test_make_lint_and_pre_commit_run_what_ci_runs() -> None:
     for tool in ("ruff check", "mypy", "lint-imports", "hadolint", "gofmt -l", "go vet"):
         assert tool in lint, tool
     assert "entry: make lint" in hooks
+
+
+@pytest.mark.parametrize(("ci", "code", "summary"), [("true", 1, "1 failed"), ("", 0, "1 skipped")])
+def test_a_skipped_test_fails_in_ci(tmp_path: Path, ci: str, code: int, summary: str) -> None:
+    # GIVEN a test that skips, run with this suite's conftest
+    (tmp_path / "test_skips.py").write_text(
+        "import pytest\n\n\ndef test_needs_a_tool() -> None:\n    pytest.skip('tool missing')\n"
+    )
+    env = {**os.environ, "CI": ci}
+    # WHEN pytest runs it with CI=true (the README: "a skipped test counts as a failure")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-p", "no:cacheprovider",
+         "-c", os.devnull, "--rootdir", str(tmp_path), str(tmp_path / "test_skips.py")],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False,
+    )
+    # THEN it fails there, saying why, and is only a skip outside CI
+    assert result.returncode == code, result.stdout[-2000:]
+    assert summary in result.stdout
+    if ci:
+        assert "skipped in CI, where every tool must be installed: " in result.stdout

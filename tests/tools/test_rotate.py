@@ -3,7 +3,8 @@
 moto holds the secrets, the ECS clusters, services and task definitions, and the gateway
 stack. Where moto cannot represent something (the ECS service a stack lists, a rollout in
 progress or failed, the tasks of a service), a thin wrapper around the session replaces that
-one call; every call the command makes is recorded, so the tests can check their order.
+one call; every call the command makes (paginated ones included) is recorded, so the tests can
+check their order and the permissions they need.
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ class _Client:
 
         class Paginator:
             def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+                client._env.calls.append((client._service, operation, kwargs))
                 override = client._env.overrides.get((client._service, operation))
                 if override is not None:
-                    client._env.calls.append((client._service, operation, kwargs))
                     yield override(client._real, **kwargs)
                     return
                 yield from client._real.get_paginator(operation).paginate(**kwargs)
@@ -648,3 +649,39 @@ def test_the_help_states_the_order(capsys: pytest.CaptureFixture[str]) -> None:
     text = " ".join(capsys.readouterr().out.split())
     assert "redeploy the gateway services and wait until they are stable" in text
     assert text.index("gateway services") < text.index("(the agents)")
+
+
+# ------------------------------------------------------------------------------ the caller's IAM
+
+
+def _iam_action(service: str, operation: str) -> str:
+    return f"{service}:{''.join(part.capitalize() for part in operation.split('_'))}"
+
+
+def test_the_readme_lists_exactly_the_permissions_a_rotation_calls(env: Env) -> None:
+    # GIVEN agent tasks running (so their age is checked) and the README's list for the caller
+    from tests.readme import iam_actions, paragraph
+
+    _stale_tasks(env, -timedelta(minutes=5))
+    documented = paragraph("The caller needs `cloudformation:DescribeStacks`")
+    # WHEN a whole rotation runs
+    code, _, err = _run(env)
+    assert (code, err) == (0, "")
+    called = {_iam_action(service, operation) for service, operation, _ in env.calls}
+    # THEN the README names exactly the actions it called
+    assert iam_actions(documented) == called
+    # AND on the secrets the README says: the current token read, the previous one described,
+    #     both written
+    on = {
+        operation: {k["SecretId"] for s, o, k in env.calls if o == operation}
+        for operation in ("get_secret_value", "describe_secret", "put_secret_value")
+    }
+    assert on["get_secret_value"] == {env.current_arn}
+    assert on["describe_secret"] == {env.previous_arn}
+    assert on["put_secret_value"] == {env.current_arn, env.previous_arn}
+    for action, where in (
+        ("secretsmanager:GetSecretValue", "on the current token"),
+        ("secretsmanager:DescribeSecret", "on the previous one"),
+        ("secretsmanager:PutSecretValue", "on both"),
+    ):
+        assert f"`{action}` {where}" in documented

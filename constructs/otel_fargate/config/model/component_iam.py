@@ -29,6 +29,11 @@ class ComponentIam:
 
 _NOTHING_LOCAL = "works inside the task (receives, transforms or listens locally)"
 _LOGS_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
+_LOGS_CREATE = (*_LOGS_WRITE, "logs:CreateLogGroup", "logs:PutRetentionPolicy")
+_LOGS_CREATE_WHEN = (
+    "on its log group; CreateLogGroup only when the exporter must create it (a name with "
+    "placeholders, another region), PutRetentionPolicy only then for a fixed name with a retention"
+)
 
 #: Component type -> what it needs, by section.
 COMPONENT_IAM: Final[dict[str, dict[str, ComponentIam]]] = {
@@ -76,14 +81,8 @@ COMPONENT_IAM: Final[dict[str, dict[str, ComponentIam]]] = {
             actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"),
             when="PutTelemetryRecords only with telemetry.enabled",
         ),
-        "awsemf": ComponentIam(
-            actions=(*_LOGS_WRITE, "logs:CreateLogGroup"),
-            when="on its log group; CreateLogGroup only when the exporter must create it",
-        ),
-        "awscloudwatchlogs": ComponentIam(
-            actions=(*_LOGS_WRITE, "logs:CreateLogGroup"),
-            when="on its log group; CreateLogGroup only when the exporter must create it",
-        ),
+        "awsemf": ComponentIam(actions=_LOGS_CREATE, when=_LOGS_CREATE_WHEN),
+        "awscloudwatchlogs": ComponentIam(actions=_LOGS_CREATE, when=_LOGS_CREATE_WHEN),
         "otlp_http": ComponentIam(
             actions=("xray:PutSpans", "cloudwatch:PutMetricData", *_LOGS_WRITE),
             when="only signed with sigv4auth for AWS's OTLP endpoints, by signal",

@@ -20,16 +20,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from otel_fargate.config.core.durations import format_duration, parse_duration
+from otel_fargate.config.core.durations import format_duration
 from otel_fargate.config.core.values import component_type
-from otel_fargate.config.policy.drain import HELPER_EXPORTERS
+from otel_fargate.config.policy.drain import HELPER_EXPORTERS, drain_of
 from otel_fargate.config.policy.validate import iter_strings
 from otel_fargate.errors import ConfigError
 
 _TEMPLATE = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
 #: Time left between the last retry's end and the stop timeout.
 DRAIN_MARGIN_SECONDS = 10
-_HELPER_DEFAULT_TIMEOUT = "5s"
 
 
 def refuse_templates(config: Mapping[str, Any], *, layer: str) -> None:
@@ -82,9 +81,15 @@ def derive_retries(config: dict[str, Any], *, stop_timeout_seconds: int) -> None
             isinstance(retry, Mapping) and "max_elapsed_time" in retry
         ):
             continue
-        attempt = parse_duration(
-            settings.get("timeout", _HELPER_DEFAULT_TIMEOUT), setting=f"exporters.{eid}.timeout"
+        drain = drain_of(
+            component_type(str(eid)),
+            settings,
+            where=f"exporters.{eid}",
+            stop_timeout_seconds=stop_timeout_seconds,
         )
+        # one attempt as the drain rule counts it: the helper's timeout, or the AWS SDK's
+        # tries of an exporter that retries in both (awscloudwatchlogs)
+        attempt = drain.attempt if drain is not None else 0.0
         budget = max(1.0, stop_timeout_seconds - attempt - DRAIN_MARGIN_SECONDS)
         settings["retry_on_failure"] = {
             **(retry if isinstance(retry, Mapping) else {}),
