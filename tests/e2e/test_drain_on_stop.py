@@ -161,8 +161,10 @@ def held(collector: Collector, role: str) -> float:
 
 def accepted_and_held(collector: Collector, role: str) -> None:
     wait_until(
-        lambda: collector.metric("otelcol_receiver_accepted_spans") == TOTAL
-        and held(collector, role) > 0,
+        lambda: (
+            collector.metric("otelcol_receiver_accepted_spans") == TOTAL
+            and held(collector, role) > 0
+        ),
         timeout=30,
         interval=0.1,
         what=f"{TOTAL} spans accepted and held",
@@ -239,7 +241,7 @@ def test_past_the_drain_timeout_the_loss_is_counted_and_logged(
     log = run.supervisor.log()
     assert status == 1, log[-3000:]
     assert (
-        'supervisor: drain: timeout: the collector still holds otelcol_exporter_queue_size{'
+        "supervisor: drain: timeout: the collector still holds otelcol_exporter_queue_size{"
         'data_type="traces",exporter="otlp_http/sink"}'
     ) in log
     assert "after --drain-timeout 6s: stopping it" in log
@@ -254,9 +256,7 @@ def test_a_sigkilled_collector_restarted_in_place_delivers_its_persistent_queue(
     # GIVEN the role's collector with a persistent queue, backend down, 1000 spans queued
     # (the sampler's decided)
     queue = tmp_path / "queue"
-    run = supervise(
-        processes, binaries, role, backend, queue, drain_timeout="60s", persistent=True
-    )
+    run = supervise(processes, binaries, role, backend, queue, drain_timeout="60s", persistent=True)
     send(run.collector, role)
     accepted_and_held(run.collector, role)
     # (the batch processor counts a batch once the exporter's queue has it on disk)
