@@ -56,6 +56,12 @@ type config struct {
 	restartInitial     time.Duration
 	restartMax         time.Duration
 	restartResetAfter  time.Duration
+	drainMetricsURL    string
+	drainMetrics       []string
+	drainTimeout       time.Duration
+	drainMinWait       time.Duration
+	drainPoll          time.Duration
+	collectorOnly      bool
 	app                []string
 
 	help    bool
@@ -114,7 +120,7 @@ func (v durationValue) Set(s string) error {
 	return nil
 }
 
-func newFlagSet(cfg *config, collectorArgs *stringList) *flag.FlagSet {
+func newFlagSet(cfg *config, collectorArgs, drainMetrics *stringList) *flag.FlagSet {
 	fs := flag.NewFlagSet("supervisor", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	dur := func(p *time.Duration, name string, def, min, max time.Duration, usage string) {
@@ -149,6 +155,19 @@ func newFlagSet(cfg *config, collectorArgs *stringList) *flag.FlagSet {
 		"cap of the restart delay, which doubles after each restart")
 	dur(&cfg.restartResetAfter, "restart-reset-after", defaultRestartResetAfter, time.Millisecond, 24*time.Hour,
 		"a collector that stayed up this long is restarted after the initial delay again")
+	fs.BoolVar(&cfg.collectorOnly, "collector-only", false,
+		"run the collector alone, without an app: SIGTERM or SIGINT drains and stops it (no app command may be given)")
+	fs.StringVar(&cfg.drainMetricsURL, "drain-metrics-url", defaultDrainMetricsURL,
+		"the collector's own Prometheus metrics, read while draining before SIGTERM; empty: no drain")
+	fs.Var(drainMetrics, flagDrainMetric,
+		"a metric whose every series must be 0 for the collector to be drained; repeat for several; "+
+			"any use replaces the default (default: "+strings.Join(defaultDrainMetrics, " and ")+")")
+	dur(&cfg.drainTimeout, "drain-timeout", defaultDrainTimeout, 0, time.Hour,
+		"the longest the collector is kept running after a stop was asked for, before it gets SIGTERM")
+	dur(&cfg.drainMinWait, "drain-min-wait", 0, 0, time.Hour,
+		"the shortest drain: keep receiving this long even when nothing is held (at most --drain-timeout)")
+	dur(&cfg.drainPoll, "drain-poll-interval", defaultDrainPoll, 10*time.Millisecond, time.Minute,
+		"pause between two reads of the collector's metrics while draining")
 	fs.BoolVar(&cfg.help, "help", false, "print this help and exit")
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	return fs
@@ -158,8 +177,8 @@ func newFlagSet(cfg *config, collectorArgs *stringList) *flag.FlagSet {
 // getenv reads its environment. A *usageError reports a bad command line.
 func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	cfg := &config{}
-	var collectorArgs stringList
-	fs := newFlagSet(cfg, &collectorArgs)
+	var collectorArgs, drainMetrics stringList
+	fs := newFlagSet(cfg, &collectorArgs, &drainMetrics)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			cfg.help = true
@@ -188,7 +207,16 @@ func parseFlags(args []string, getenv func(string) string) (*config, error) {
 	if err := applyDrainBudget(cfg, fs, getenv); err != nil {
 		return nil, err
 	}
+	if err := applyDrain(cfg, drainMetrics); err != nil {
+		return nil, err
+	}
 	cfg.app = fs.Args()
+	if cfg.collectorOnly {
+		if len(cfg.app) != 0 {
+			return nil, usagef("--collector-only: runs no app, got the app command %q", strings.Join(cfg.app, " "))
+		}
+		return cfg, nil
+	}
 	if len(cfg.app) == 0 {
 		return nil, usagef("no app command given: usage is supervisor [flags] -- app [args...]")
 	}
@@ -231,11 +259,28 @@ func applyDrainBudget(cfg *config, fs *flag.FlagSet, getenv func(string) string)
 	return nil
 }
 
+// applyDrain checks the drain flags.
+func applyDrain(cfg *config, drainMetrics stringList) error {
+	cfg.drainMetrics = defaultDrainMetrics
+	if drainMetrics.set {
+		cfg.drainMetrics = drainMetrics.values
+	}
+	for _, name := range cfg.drainMetrics {
+		if name == "" || strings.ContainsAny(name, "{} \t") {
+			return usagef("--%s: must be a Prometheus metric name such as otelcol_exporter_queue_size, got %q", flagDrainMetric, name)
+		}
+	}
+	if cfg.drainMinWait > cfg.drainTimeout {
+		return usagef("--drain-min-wait: must be at most --drain-timeout (%s), got %q", cfg.drainTimeout, cfg.drainMinWait.String())
+	}
+	return nil
+}
+
 // printHelp writes the usage text.
 func printHelp(w io.Writer) {
 	cfg := &config{}
-	var collectorArgs stringList
-	fs := newFlagSet(cfg, &collectorArgs)
+	var collectorArgs, drainMetrics stringList
+	fs := newFlagSet(cfg, &collectorArgs, &drainMetrics)
 	fmt.Fprint(w, `usage: supervisor [flags] -- app [args...]
 
 Runs an OpenTelemetry Collector next to an app in one container: starts the
@@ -252,7 +297,7 @@ could not be started, or the collector exited before it was healthy;
 
 flags:
 `)
-	defaults := map[string]string{"collector-arg": defaultCollectorArg}
+	defaults := map[string]string{"collector-arg": defaultCollectorArg, flagDrainMetric: ""}
 	fs.VisitAll(func(f *flag.Flag) {
 		def := f.DefValue
 		if d, ok := defaults[f.Name]; ok {

@@ -30,6 +30,7 @@ const (
 	exitCollectorFailed  = 125 // collector or probe could not run, or collector died before healthy
 	exitAppNotExecutable = 126 // app found but could not be executed
 	exitAppNotFound      = 127 // app not found
+	exitNotDrained       = 1   // --collector-only: stopped while the collector still held data
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; when
@@ -103,6 +104,9 @@ func (s *supervisor) run() int {
 		s.out.errorf("%v", err)
 		return exitCollectorFailed
 	}
+	if s.cfg.collectorOnly {
+		return s.runCollectorOnly(col, inst)
+	}
 	if s.cfg.probe == "" {
 		s.out.logf("--probe is empty: starting the app without waiting for the collector to be healthy")
 	} else if code, ok := s.waitReady(col, inst); !ok {
@@ -125,12 +129,42 @@ func (s *supervisor) run() int {
 	}
 	code = exitCode(app.status)
 	s.out.logf("app (pid %d) exited (%s)", app.pid, describeStatus(app.status))
+	s.drain()
 	go func() {
 		for sig := range s.sigs {
 			s.out.logf("ignoring %s: the app has exited and the collector is being stopped", sigName(sig))
 		}
 	}()
 	col.stop()
+	s.out.logf("exiting with status %d", code)
+	return code
+}
+
+// runCollectorOnly supervises the collector alone (restarting it whenever it
+// exits) until SIGTERM or SIGINT, then drains it and stops it. It exits 0
+// when the collector was drained, 1 when it was stopped still holding data.
+func (s *supervisor) runCollectorOnly(col *collector, inst *collectorInstance) int {
+	go col.supervise(inst)
+	for {
+		sig := <-s.sigs
+		if sig != syscall.SIGTERM && sig != syscall.SIGINT {
+			s.out.logf("ignoring %s: only SIGTERM and SIGINT stop the collector", sigName(sig))
+			continue
+		}
+		s.out.logf("received %s: draining and stopping the collector", sigName(sig))
+		break
+	}
+	drained := s.drain()
+	go func() {
+		for sig := range s.sigs {
+			s.out.logf("ignoring %s: the collector is being stopped", sigName(sig))
+		}
+	}()
+	col.stop()
+	code := 0
+	if !drained && s.cfg.drainMetricsURL != "" {
+		code = exitNotDrained
+	}
 	s.out.logf("exiting with status %d", code)
 	return code
 }

@@ -88,6 +88,7 @@ func newHarness(t *testing.T) *harness {
 			"--ready-timeout", "10s",
 			"--collector-stop-timeout", "5s",
 			"--restart-initial-backoff", "50ms",
+			"--drain-metrics-url", "",
 		},
 		app: []string{filepath.Join(binDir, "fake-app"), "one", "two words"},
 	}

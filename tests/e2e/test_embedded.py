@@ -66,6 +66,8 @@ def supervise(
         "--probe-url", health_url,
         "--probe-interval", "100ms",
         "--ready-timeout", "30s",
+        "--drain-metrics-url", f"http://127.0.0.1:{ports.metrics}/metrics",
+        "--drain-poll-interval", "100ms",
         *flags,
         "--",
         sys.executable, FAKE_APP, health_url, f"http://127.0.0.1:{ports.http}", mode, str(code),

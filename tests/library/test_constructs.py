@@ -122,7 +122,18 @@ def test_sidecar_adds_the_collector_container(sidecar_template: Template) -> Non
     assert collector["Essential"] is False
     assert collector["RestartPolicy"] == {"Enabled": True, "RestartAttemptPeriod": 60}
     assert collector["StopTimeout"] == 120
-    assert collector["Command"] == ["--config=env:OTEL_FARGATE_CONFIG"]
+    # the supervisor runs the collector and drains it within the stop timeout (120 s - 15 s)
+    assert collector["EntryPoint"] == ["/supervisor"]
+    assert collector["Command"] == [
+        "--collector-only",
+        "--collector=/otelcol-contrib",
+        "--collector-arg=--config=env:OTEL_FARGATE_CONFIG",
+        "--drain-metrics-url=http://127.0.0.1:8888/metrics",
+        "--drain-timeout=105s",
+        "--drain-min-wait=0s",
+        "--collector-stop-timeout=10s",
+        "--probe=",
+    ]
     assert collector["HealthCheck"] == {
         "Command": ["CMD", "/healthcheck", "--url", "http://127.0.0.1:13133/", "--timeout", "2s"],
         "Interval": 10,

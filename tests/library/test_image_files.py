@@ -111,7 +111,9 @@ def test_contrib_is_the_last_stage_and_keeps_the_upstream_entrypoint() -> None:
     # GIVEN the stages of the Dockerfile
     stages = _stages(DOCKERFILE.read_text())
     # THEN contrib is last (the default target) and built on the pinned upstream image
-    assert [stage.name for stage in stages] == ["probe", "slim-build", "slim", "contrib"]
+    assert [stage.name for stage in stages] == [
+        "probe", "supervisor", "slim-build", "slim", "contrib"
+    ]  # fmt: skip
     contrib = stages[-1]
     assert contrib.base == "otel/opentelemetry-collector-contrib:${COLLECTOR_VERSION}"
     assert not any(line.upper().startswith(("ENTRYPOINT", "USER", "CMD")) for line in contrib.lines)
@@ -132,8 +134,9 @@ def test_slim_stage_runs_as_non_root_with_the_probe_and_ca_certificates() -> Non
 
 def test_go_stages_build_on_the_build_platform_from_a_pinned_image() -> None:
     # GIVEN the stages that compile Go
-    go_stages = [s for s in _stages(DOCKERFILE.read_text()) if s.name in {"probe", "slim-build"}]
+    go_stages = [s for s in _stages(DOCKERFILE.read_text()) if s.name in {"probe", "supervisor", "slim-build"}]
     # THEN each cross-compiles from $BUILDPLATFORM on an exactly pinned golang image
+    assert len(go_stages) == 3
     for stage in go_stages:
         assert stage.platform == "$BUILDPLATFORM", stage.name
         assert re.fullmatch(r"golang:\d+\.\d+\.\d+-(bookworm|alpine\d+\.\d+)", stage.base), (
@@ -445,10 +448,10 @@ def _stages(text: str) -> list[Stage]:
 
 
 def probe_build_command(
-    *, goarch: str, version: str, output: Path
+    *, goarch: str, version: str, output: Path, stage: str = "probe"
 ) -> tuple[dict[str, str], list[str]]:
-    """The probe stage's `go build` RUN, with its build args substituted: (env, argv)."""
-    probe = next(stage for stage in _stages(DOCKERFILE.read_text()) if stage.name == "probe")
+    """A Go stage's `go build` RUN, with its build args substituted: (env, argv)."""
+    probe = next(each for each in _stages(DOCKERFILE.read_text()) if each.name == stage)
     runs = [line for line in probe.lines if line.startswith("RUN ") and " go build " in line]
     assert len(runs) == 1, runs
     values = {"TARGETOS": "linux", "TARGETARCH": goarch, "VERSION": version}
@@ -463,7 +466,8 @@ def probe_build_command(
 
     env = {key: substitute(value) for key, value in env.items()}
     argv = [substitute(word) for word in words]
-    assert argv[argv.index("-o") + 1] == "/out/healthcheck"
+    binary = "healthcheck" if stage == "probe" else stage
+    assert argv[argv.index("-o") + 1] == f"/out/{binary}"
     argv[argv.index("-o") + 1] = str(output)
     return env, argv
 
@@ -509,6 +513,34 @@ def test_probe_build_step_produces_a_static_binary(tmp_path: Path, goarch: str) 
             [str(output), "--version"], capture_output=True, text=True, check=False, timeout=10
         )
         assert "9.8.7-test" in shown.stdout + shown.stderr
+
+
+@pytest.mark.parametrize("goarch", sorted(ELF_MACHINES))
+def test_supervisor_build_step_produces_a_static_binary(tmp_path: Path, goarch: str) -> None:
+    # GIVEN the supervisor stage's go build command for this architecture
+    go = shutil.which("go")
+    assert go is not None, "Go toolchain not on PATH: the supervisor build cannot be checked"
+    output = tmp_path / "supervisor"
+    env, argv = probe_build_command(
+        goarch=goarch, version="9.8.7-test", output=output, stage="supervisor"
+    )
+    # WHEN it runs in supervisor/, offline
+    result = subprocess.run(
+        [go, *argv[1:]],
+        cwd=REPO_ROOT / "supervisor",
+        env={**os.environ, **env, "GOPROXY": "off", "GOFLAGS": "", "GOTOOLCHAIN": "local"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # THEN it is a static ELF for that machine, which both final images copy to /supervisor
+    assert result.returncode == 0, result.stderr
+    machine, program_headers = elf_facts(output)
+    assert machine == ELF_MACHINES[goarch]
+    assert PT_INTERP not in program_headers and PT_DYNAMIC not in program_headers
+    stages = {stage.name: stage.lines for stage in _stages(DOCKERFILE.read_text())}
+    for final in ("slim", "contrib"):
+        assert "COPY --from=supervisor /out/supervisor /supervisor" in stages[final]
 
 
 def test_elf_reader_tells_a_dynamic_binary_apart(tmp_path: Path) -> None:

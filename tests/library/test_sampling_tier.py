@@ -136,11 +136,66 @@ def test_scaling_holds_two_to_eight_samplers(tier: tuple[Template, CollectorGate
     assert sorted((t["MinCapacity"], t["MaxCapacity"]) for t in targets) == [(2, 6), (2, 8)]
 
 
+def test_a_sampler_deployment_never_registers_more_than_eight_tasks(
+    tier: tuple[Template, CollectorGateway],
+) -> None:
+    # GIVEN the tier at its largest (max_capacity 8)
+    template, gateway = tier
+    samplers = gateway.samplers
+    assert samplers is not None
+    service = template.to_json()["Resources"][
+        samplers.service.stack.get_logical_id(samplers.service.node.default_child)  # type: ignore[arg-type]
+    ]["Properties"]
+    # THEN a deployment stops old tasks before it starts new ones (never above the desired
+    # count, itself at most 8), keeps half running, and AZ rebalancing (which starts a task
+    # before stopping one) is off; the gateway keeps its own 100/200
+    config = service["DeploymentConfiguration"]
+    assert config["MaximumPercent"] == 100
+    assert config["MinimumHealthyPercent"] == 50
+    assert config["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert service["AvailabilityZoneRebalancing"] == "DISABLED"
+    percents = sorted(
+        (
+            props["DeploymentConfiguration"]["MaximumPercent"],
+            props.get("AvailabilityZoneRebalancing"),
+        )
+        for props in resources(template, "AWS::ECS::Service").values()
+    )
+    assert percents == [(100, "DISABLED"), (200, "ENABLED")]
+
+
+def test_a_stopping_sampler_decides_what_it_holds_before_it_stops(
+    tier: tuple[Template, CollectorGateway],
+) -> None:
+    # GIVEN the samplers' container (decision_wait 10 s by default)
+    template, gateway = tier
+    samplers = gateway.samplers
+    assert samplers is not None
+    (container,) = [
+        c for c in collector_containers(template.to_json())
+        if "tail_sampling" in yaml.safe_load(collector_config_text(c))["processors"]
+    ]  # fmt: skip
+    # THEN the supervisor keeps it receiving while routers may resolve it (TTL 10 s + resolve
+    # interval 5 s) plus a decision wait, and until no trace is undecided and nothing queued
+    assert container["EntryPoint"] == ["/supervisor"]
+    command = container["Command"]
+    assert "--drain-min-wait=25s" in command
+    assert "--drain-timeout=105s" in command
+    assert [arg for arg in command if arg.startswith("--drain-metric=")] == [
+        "--drain-metric=otelcol_exporter_queue_size",
+        "--drain-metric=otelcol_exporter_in_flight_requests",
+        "--drain-metric=otelcol_processor_tail_sampling_sampling_traces_on_memory",
+    ]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"max_capacity": 9}, "sampling.max_capacity: the routing gateway finds samplers by DNS"),
-        ({"min_capacity": 1, "desired_count": 1}, "sampling.min_capacity: must be a whole number >= 2"),
+        (
+            {"min_capacity": 1, "desired_count": 1},
+            "sampling.min_capacity: must be a whole number >= 2",
+        ),
         ({"memory_mib": 100}, "sampling."),
     ],
 )
@@ -171,7 +226,9 @@ def test_each_tier_gets_its_own_alarms(tier: tuple[Template, CollectorGateway]) 
 def test_the_routing_alarm_reads_failed_sends_only(tier: tuple[Template, CollectorGateway]) -> None:
     template, _ = tier
     alarms = resources(template, "AWS::CloudWatch::Alarm").values()
-    (failures,) = [a for a in alarms if a["AlarmDescription"].startswith("The routing gateway failed")]
+    (failures,) = [
+        a for a in alarms if a["AlarmDescription"].startswith("The routing gateway failed")
+    ]
     # a labelled metric is written as a metric query
     (query,) = failures["Metrics"]
     metric = query["MetricStat"]["Metric"]
@@ -185,7 +242,9 @@ def test_monitoring_names_a_tier_it_does_not_know() -> None:
 
     from tests.library.test_gateway_edge import new_stack as stack_for
 
-    with pytest.raises(OtelFargateError, match=r"^tier: must be one of routing, sampling, None, got 'edge'"):
+    with pytest.raises(
+        OtelFargateError, match=r"^tier: must be one of routing, sampling, None, got 'edge'"
+    ):
         CollectorMonitoring(
             stack_for("TierName"), "Monitoring", environment_name="prod",
             service_name="otel-gateway", memory_limit_mib=896, tier="edge",

@@ -17,6 +17,7 @@ and the routing tier needs every task's address.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,11 +30,13 @@ from constructs import Construct
 
 from otel_fargate.checks import check_int, fail
 from otel_fargate.config import Exporter
+from otel_fargate.config.core.durations import parse_duration
 from otel_fargate.config.sampling.tier import TailSampling, TraceRouting
 from otel_fargate.names import OTLP_GRPC_PORT
 from otel_fargate.task._nag import acknowledge
 from otel_fargate.task._wiring import monitoring_for, render_collector
 from otel_fargate.task.container import CollectorContainerSpec, CollectorParts, add_collector
+from otel_fargate.task.drain import SAMPLER_DRAIN_METRIC, RoleDrain
 from otel_fargate.task.fargate import check_fargate_size
 from otel_fargate.task.options import CollectorOptions
 from otel_fargate.task.scaling import SERVICE_DEFAULTS, autoscale, check_scaling
@@ -44,6 +47,19 @@ __all__ = ["MAX_SAMPLERS", "SAMPLER_DNS_TTL_SECONDS", "CollectorSamplers", "Samp
 MAX_SAMPLERS = 8
 #: TTL of the samplers' A records: how long a router may keep a stopped task's address.
 SAMPLER_DNS_TTL_SECONDS = 10
+#: Deployments stop old sampler tasks before starting new ones (``maximumPercent`` 100), so
+#: no more tasks than the desired count (at most :data:`MAX_SAMPLERS`) are ever registered;
+#: half of them keep running meanwhile (``minimumHealthyPercent`` 50, rounded up by ECS).
+#: Availability Zone rebalancing is off: it starts a task before stopping one, which needs
+#: ``maximumPercent`` above 100.
+SAMPLER_DEPLOYMENT = {
+    "max_healthy_percent": 100,
+    "min_healthy_percent": 50,
+    "availability_zone_rebalancing": ecs.AvailabilityZoneRebalancing.DISABLED,
+}
+#: Seconds a router may still send to a stopped sampler: the record's TTL plus the routers'
+#: resolve interval (``TraceRouting.interval``, 5 s).
+SAMPLER_DISCOVERY_LAG_SECONDS = SAMPLER_DNS_TTL_SECONDS + 5
 #: The samplers' DNS name within their namespace.
 SAMPLER_RECORD_NAME = "otel-sampler"
 
@@ -222,10 +238,23 @@ class CollectorSamplers(Construct):
             essential=True,
             restart_attempt_period_seconds=None,
             port_mappings=[ecs.PortMapping(container_port=OTLP_GRPC_PORT, name="otlp-grpc")],
+            drain=self._drain(),
         )
         parts = add_collector(self, task_definition=self.task_definition, spec=spec)
         self.container, self.log_group = parts.container, parts.log_group
         return parts
+
+    def _drain(self) -> RoleDrain:
+        """On stop, a sampler keeps receiving while the routers may still resolve it, then
+        keeps deciding until it holds no undecided trace (and its queue is sent).
+        """
+        wait = parse_duration(
+            self.tier.tail_sampling.decision_wait, setting="sampling.decision_wait"
+        )
+        return RoleDrain(
+            metrics=(SAMPLER_DRAIN_METRIC,),
+            min_wait_seconds=SAMPLER_DISCOVERY_LAG_SECONDS + math.ceil(wait),
+        )
 
     def _service(
         self, cluster: ecs.ICluster, subnets: ec2.SubnetSelection, policy: iam.Policy | None
@@ -238,7 +267,7 @@ class CollectorSamplers(Construct):
             desired_count=self.tier.desired_count,
             security_groups=[self.security_group],
             vpc_subnets=subnets,
-            **SERVICE_DEFAULTS,
+            **{**SERVICE_DEFAULTS, **SAMPLER_DEPLOYMENT},
             cloud_map_options=ecs.CloudMapOptions(
                 cloud_map_namespace=self.namespace,
                 name=SAMPLER_RECORD_NAME,

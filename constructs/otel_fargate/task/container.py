@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -22,8 +22,10 @@ from otel_fargate.names import (
     QUEUE_STORAGE_ID,
 )
 from otel_fargate.task._nag import acknowledge
+from otel_fargate.task.drain import SUPERVISOR_PATH, RoleDrain, drain_note, supervisor_command
 from otel_fargate.task.fargate import log_retention
 from otel_fargate.task.health import probe_command
+from otel_fargate.task.image import BoundImage
 from otel_fargate.task.options import CollectorOptions
 from otel_fargate.task.permissions import grant_collector_permissions, stack_creates_log_group
 from otel_fargate.task.secrets import ecs_secrets, grant_key_decrypt
@@ -41,6 +43,8 @@ class CollectorContainerSpec:
     restart_attempt_period_seconds: int | None
     extra_secrets: Mapping[str, ecs.Secret] = field(default_factory=dict)
     port_mappings: Sequence[ecs.PortMapping] = ()
+    #: What the role waits for on stop beyond its exporters' queues.
+    drain: RoleDrain = field(default_factory=RoleDrain)
 
 
 @dataclass(frozen=True)
@@ -97,10 +101,10 @@ def _check_provided(spec: CollectorContainerSpec) -> None:
 
 def _health_check(
     scope: Construct, task_definition: ecs.TaskDefinition, spec: CollectorContainerSpec
-) -> tuple[ecs.ContainerImage, ecs.HealthCheck | None]:
+) -> tuple[BoundImage, ecs.HealthCheck | None]:
     image = spec.options.resolved_image.bind(scope, task_definition=task_definition)
     if not spec.options.health_check:
-        return image.container_image, None
+        return image, None
     if image.probe_path is None:
         raise OtelFargateError(
             "image: the image has no health probe; pass "
@@ -116,7 +120,29 @@ def _health_check(
         retries=timing.retries,
         start_period=Duration.seconds(timing.start_period_seconds),
     )
-    return image.container_image, check
+    return image, check
+
+
+def _entry_point(
+    scope: Construct, image: BoundImage, spec: CollectorContainerSpec
+) -> tuple[list[str] | None, list[str]]:
+    """The container's entry point and command: the supervisor draining the collector on
+    stop when the image carries it, else the image's own collector.
+    """
+    config_arg = f"--config=env:{CONFIG_ENV}"
+    if image.supervised_collector is None:
+        return None, [config_arg]
+    note = drain_note(spec.rendered.config)
+    if note is not None:
+        Annotations.of(scope).add_warning_v2("otel-fargate:no-drain", f"drain: {note}.")
+    command = supervisor_command(
+        collector=image.supervised_collector,
+        config_arg=config_arg,
+        config=spec.rendered.config,
+        stop_timeout_seconds=spec.options.stop_timeout_seconds,
+        drain=spec.drain,
+    )
+    return [SUPERVISOR_PATH], command
 
 
 def _add_container(
@@ -126,6 +152,7 @@ def _add_container(
     log_group: logs.ILogGroup,
 ) -> ecs.ContainerDefinition:
     image, check = _health_check(scope, task_definition, spec)
+    entry_point, command = _entry_point(scope, image, spec)
     secrets = ecs_secrets(scope, spec.rendered.secrets)
     grant_key_decrypt(task_definition, spec.rendered.secrets)
     secrets.update(spec.extra_secrets)
@@ -133,8 +160,9 @@ def _add_container(
     container = task_definition.add_container(
         COLLECTOR_CONTAINER_NAME,
         container_name=COLLECTOR_CONTAINER_NAME,
-        image=image,
-        command=[f"--config=env:{CONFIG_ENV}"],
+        image=image.container_image,
+        entry_point=entry_point,
+        command=command,
         cpu=spec.cpu,
         memory_limit_mib=spec.memory_mib,
         essential=spec.essential,

@@ -42,6 +42,9 @@ from otel_fargate.versions import COLLECTOR_VERSION
 ImageKind = Literal["asset", "registry"]
 ProbeStyle = Literal["url", "port"]
 
+#: The collector binaries of the bundled (contrib) and slim images.
+CONTRIB_COLLECTOR_PATH = "/otelcol-contrib"
+SLIM_COLLECTOR_PATH = "/otelcol-otel-fargate"
 #: AWS Distro for OpenTelemetry's collector image, in the public ECR gallery.
 ADOT_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector"
 
@@ -56,6 +59,9 @@ class BoundImage:
     #: How the probe is told where to look: ``url`` (``--url``/``--timeout``, this library's
     #: probe) or ``port`` (``--port``, the probe of AWS's distribution, ADOT).
     probe_style: ProbeStyle = "url"
+    #: Path of the collector binary when the image also carries ``/supervisor``, which then
+    #: runs it and drains it on stop; ``None``: the collector runs alone.
+    supervised_collector: str | None = None
 
 
 def cpu_architecture_of(task_definition: ecs.TaskDefinition) -> str:
@@ -200,4 +206,9 @@ class CollectorImage:
             build_args={"COLLECTOR_VERSION": COLLECTOR_VERSION},
             ignore_mode=IgnoreMode.DOCKER,
         )
-        return BoundImage(ecs.ContainerImage.from_docker_image_asset(asset), self._probe_path)
+        collector = SLIM_COLLECTOR_PATH if self._target == "slim" else CONTRIB_COLLECTOR_PATH
+        return BoundImage(
+            ecs.ContainerImage.from_docker_image_asset(asset),
+            self._probe_path,
+            supervised_collector=collector,
+        )
