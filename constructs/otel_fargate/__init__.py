@@ -7,6 +7,8 @@ Public names:
 * :class:`CollectorImage`: the bundled, slim or registry collector image.
 * :class:`CollectorMonitoring`: dashboard and alarms from the collector's own metrics.
 * :class:`CollectorOptions`: the options the sidecar and the gateway share.
+* :class:`AutoInstrumentation`, :class:`InstrumentApp`: zero-code instrumentation of app
+  containers, one at a time or app-wide.
 * The configuration options, exporters and receivers of :mod:`otel_fargate.config`.
 
 Names are loaded when first used, so ``import otel_fargate.config`` (pure Python: rendering
@@ -25,6 +27,7 @@ from otel_fargate.versions import COLLECTOR_VERSION, __version__
 _moved.install()
 
 if TYPE_CHECKING:
+    from otel_fargate.apps.instrumentation import AutoInstrumentation
     from otel_fargate.config import (
         AmpExporter,
         AwsOtlpExporter,
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
     from otel_fargate.gateway.tls import GatewayTls
     from otel_fargate.monitoring import CollectorMonitoring
     from otel_fargate.sampling.construct import CollectorSamplers, SamplingTier
+    from otel_fargate.sidecar.aspect import InstrumentApp, request_instrumentation
     from otel_fargate.sidecar.construct import CollectorSidecar
     from otel_fargate.task.fargate import log_retention
     from otel_fargate.task.health import HealthCheckTiming
@@ -97,6 +101,9 @@ _HOMES: dict[str, str] = {
     "TailSampling": "config.sampling",
     "TraceRouting": "config.sampling",
     "CollectorSamplers": "sampling.construct",
+    "AutoInstrumentation": "apps.instrumentation",
+    "InstrumentApp": "sidecar.aspect",
+    "request_instrumentation": "sidecar.aspect",
     "SamplingTier": "sampling.construct",
 }
 
@@ -104,6 +111,7 @@ __all__ = [
     "COLLECTOR_VERSION",
     "AllOf",
     "AmpExporter",
+    "AutoInstrumentation",
     "AwsOtlpExporter",
     "CloudWatchEmfExporter",
     "CloudWatchLogsExporter",
@@ -120,6 +128,7 @@ __all__ = [
     "FluentForwardReceiver",
     "GatewayTls",
     "HealthCheckTiming",
+    "InstrumentApp",
     "KeepAttribute",
     "KeepErrors",
     "KeepSlow",
@@ -140,6 +149,7 @@ __all__ = [
     "exporters_from_spec",
     "log_retention",
     "render",
+    "request_instrumentation",
 ]
 
 

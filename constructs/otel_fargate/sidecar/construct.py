@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Unpack
 
 from aws_cdk import aws_ecs as ecs
@@ -11,6 +11,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from otel_fargate.apps import wiring as app_wiring
+from otel_fargate.apps.instrument import instrument_container
+from otel_fargate.apps.instrumentation import AutoInstrumentation
 from otel_fargate.checks import check_bool, check_choice, fail
 from otel_fargate.config import Exporter
 from otel_fargate.gateway.tls import check_tls_kept
@@ -78,6 +80,11 @@ class CollectorSidecar(Construct):
             ``config_replacement``, in a task that has a log router already, and for an app
             container with a log driver of its own. Default: off, app output stays where the
             containers' own log drivers send it.
+        instrument: zero-code instrumentation of app containers, e.g.
+            ``{app: AutoInstrumentation.java()}`` (or later :meth:`instrument_container`): an
+            init container copies the runtime's agent into a task volume, the app mounts it
+            read-only, waits for the copy, and gets the variables that load the agent, merged
+            with its own. Default: none; apps instrument themselves.
         options: the options the sidecar shares with the gateway, all at once. Default:
             ``CollectorOptions()``; keywords of CollectorOptions given beside it win.
         **kwargs: any field of :class:`CollectorOptions` (``environment_name``, ``image``,
@@ -119,6 +126,7 @@ class CollectorSidecar(Construct):
         essential: bool = False,
         restart_attempt_period_seconds: int | None = 60,
         stdout_logs: bool = False,
+        instrument: Mapping[ecs.ContainerDefinition, AutoInstrumentation] | None = None,
         options: CollectorOptions | None = None,
         **kwargs: Unpack[CollectorOptionsArgs],
     ) -> None:
@@ -173,8 +181,13 @@ class CollectorSidecar(Construct):
             collector_log_group=self.log_group,
             gated_task_definition=task_definition,
         )
+        #: App containers wired to the collector, by name; instrumented ones by name.
+        self.wired: set[str] = set()
+        self.instrumented: dict[str, AutoInstrumentation] = {}
         for container in app_containers:
             self.wire_app_container(container)
+        for container, instrumentation in (instrument or {}).items():
+            self.instrument_container(container, instrumentation)
         add_check(self, lambda: task_fits(task_definition, service_connect=gateway is not None))
         needs = [self.export_policy] if self.export_policy is not None else []
         services_wait_for(task_definition, [*needs, *self.export_log_groups.values()])
@@ -319,6 +332,7 @@ class CollectorSidecar(Construct):
         container.add_container_dependencies(
             ecs.ContainerDependency(container=self.container, condition=self._collector_ready())
         )
+        self.wired.add(container.container_name)
         if self.log_router is not None:
             firelens.route_stdout(
                 container,
@@ -326,6 +340,41 @@ class CollectorSidecar(Construct):
                 router=self.log_router,
                 port=firelens.forward_receiver(self.options.receivers).port,
             )
+
+    def instrument_container(
+        self, container: ecs.ContainerDefinition, instrumentation: AutoInstrumentation
+    ) -> ecs.ContainerDefinition:
+        """Run ``container`` with its runtime's OpenTelemetry agent (see ``instrument``),
+        wiring it to the collector first if it is not yet; return the init container.
+
+        Applying the same instrumentation twice changes nothing.
+        """
+        name = container.container_name
+        if not isinstance(instrumentation, AutoInstrumentation):
+            raise fail(
+                f"instrument.{name}",
+                "must be an AutoInstrumentation (AutoInstrumentation.java(), ...)",
+                instrumentation,
+            )
+        known = self.instrumented.get(name)
+        if known is not None and known.runtime != instrumentation.runtime:
+            raise fail(
+                f"instrument.{name}",
+                f"is instrumented for {known.runtime} already; one runtime per container",
+                instrumentation.runtime,
+            )
+        if name not in self.wired:
+            self.wire_app_container(container)
+        init = instrument_container(
+            self,
+            container,
+            instrumentation,
+            task_definition=self.task_definition,
+            app_protocol=self.app_protocol,
+            resource_attributes=self.otel_environment(container)["OTEL_RESOURCE_ATTRIBUTES"],
+        )
+        self.instrumented[name] = instrumentation
+        return init
 
 
 def _forwarding(gateway: CollectorGateway | None) -> dict[str, Any]:
