@@ -76,6 +76,7 @@ bench: setup collector
 	$(PY) benchmarks/e2e_bench.py
 	$(PY) benchmarks/queue_bench.py
 	$(PY) benchmarks/sampling_bench.py
+	$(PY) benchmarks/instrument_bench.py
 
 clean:
 	rm -rf cdk.out .pytest_cache

@@ -62,6 +62,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp, "app.py")
         script.write_text(APP)
+        print("synth cost of instrumented services through InstrumentApp")
         print(f"{'services':>8}  {'bare s':>7}  {'instrumented s':>14}  {'s/service (instr.)':>18}"
               f"  {'added s/service':>15}")
         for services in SIZES:

@@ -30,6 +30,26 @@ def init_container_name(runtime: str) -> str:
     return f"otel-agent-{runtime}"
 
 
+def check_instrumentation(
+    name: str, instrumentation: object, *, known: AutoInstrumentation | None
+) -> None:
+    """``instrumentation`` is an AutoInstrumentation of the runtime container ``name`` has, if
+    it has one already.
+    """
+    if not isinstance(instrumentation, AutoInstrumentation):
+        raise fail(
+            f"instrument.{name}",
+            "must be an AutoInstrumentation (AutoInstrumentation.java(), ...)",
+            instrumentation,
+        )
+    if known is not None and known.runtime != instrumentation.runtime:
+        raise fail(
+            f"instrument.{name}",
+            f"is instrumented for {known.runtime} already; one runtime per container",
+            instrumentation.runtime,
+        )
+
+
 def instrument_container(
     scope: Construct,
     container: ecs.ContainerDefinition,

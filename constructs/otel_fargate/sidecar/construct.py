@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from otel_fargate.apps import wiring as app_wiring
-from otel_fargate.apps.instrument import instrument_container
+from otel_fargate.apps.instrument import check_instrumentation, instrument_container
 from otel_fargate.apps.instrumentation import AutoInstrumentation
 from otel_fargate.checks import check_bool, check_choice, fail
 from otel_fargate.config import Exporter
@@ -181,19 +181,26 @@ class CollectorSidecar(Construct):
             collector_log_group=self.log_group,
             gated_task_definition=task_definition,
         )
-        #: App containers wired to the collector, by name; instrumented ones by name.
-        self.wired: set[str] = set()
-        self.instrumented: dict[str, AutoInstrumentation] = {}
-        for container in app_containers:
-            self.wire_app_container(container)
-        for container, instrumentation in (instrument or {}).items():
-            self.instrument_container(container, instrumentation)
+        self._wire_apps(app_containers, instrument or {})
         add_check(self, lambda: task_fits(task_definition, service_connect=gateway is not None))
         needs = [self.export_policy] if self.export_policy is not None else []
         services_wait_for(task_definition, [*needs, *self.export_log_groups.values()])
         if gateway is not None:
             namespace = gateway.namespace
             add_check(self, lambda: agent_reaches_gateway(task_definition, namespace))
+
+    def _wire_apps(
+        self,
+        app_containers: Sequence[ecs.ContainerDefinition],
+        instrument: Mapping[ecs.ContainerDefinition, AutoInstrumentation],
+    ) -> None:
+        #: App containers wired to the collector, by name; instrumented ones by name.
+        self.wired: set[str] = set()
+        self.instrumented: dict[str, AutoInstrumentation] = {}
+        for container in app_containers:
+            self.wire_app_container(container)
+        for container, instrumentation in instrument.items():
+            self.instrument_container(container, instrumentation)
 
     def _log_router(
         self, stdout_logs: bool, opts: CollectorOptions, restart_period: int | None
@@ -350,19 +357,7 @@ class CollectorSidecar(Construct):
         Applying the same instrumentation twice changes nothing.
         """
         name = container.container_name
-        if not isinstance(instrumentation, AutoInstrumentation):
-            raise fail(
-                f"instrument.{name}",
-                "must be an AutoInstrumentation (AutoInstrumentation.java(), ...)",
-                instrumentation,
-            )
-        known = self.instrumented.get(name)
-        if known is not None and known.runtime != instrumentation.runtime:
-            raise fail(
-                f"instrument.{name}",
-                f"is instrumented for {known.runtime} already; one runtime per container",
-                instrumentation.runtime,
-            )
+        check_instrumentation(name, instrumentation, known=self.instrumented.get(name))
         if name not in self.wired:
             self.wire_app_container(container)
         init = instrument_container(
