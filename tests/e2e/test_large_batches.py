@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from otel_fargate.config.sampling.tier import Probabilistic
+from otel_fargate.config.sampling import Probabilistic
 
 from tests.e2e.harness import (
     Collector,

@@ -27,7 +27,7 @@ from typing import Any
 
 from otel_fargate.config import CollectorConfigOptions, OtlpExporter, RenderedConfig, render
 from otel_fargate.config.core.layers import deep_merge
-from otel_fargate.config.sampling.tier import SamplingPolicy, TailSampling, TraceRouting
+from otel_fargate.config.sampling import SamplingPolicy, TailSampling, TraceRouting
 
 from tests.e2e.harness import (
     Collector,

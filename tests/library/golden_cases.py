@@ -21,7 +21,7 @@ from otel_fargate.config import (
     XRayExporter,
 )
 from otel_fargate.config.options.tls import GatewayTlsOptions
-from otel_fargate.config.sampling.tier import (
+from otel_fargate.config.sampling import (
     AllOf,
     KeepAttribute,
     KeepErrors,

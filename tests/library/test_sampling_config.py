@@ -11,8 +11,7 @@ from otel_fargate.config import (
     XRayExporter,
     render,
 )
-from otel_fargate.config.sampling.tier import (
-    TRACE_BYTES,
+from otel_fargate.config.sampling import (
     AllOf,
     KeepAttribute,
     KeepErrors,
@@ -23,6 +22,7 @@ from otel_fargate.config.sampling.tier import (
     TailSampling,
     TraceRouting,
 )
+from otel_fargate.config.sampling.tier import TRACE_BYTES
 
 EMF = CloudWatchEmfExporter(namespace="App", log_group_name="/app/metrics")
 BACKEND = OtlpExporter(name="backend", endpoint="https://api.example.com:443")

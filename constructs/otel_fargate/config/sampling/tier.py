@@ -21,13 +21,9 @@ from otel_fargate.checks import check_int, check_text
 from otel_fargate.config.core.durations import format_duration, parse_duration
 from otel_fargate.config.core.sizing import MIB, Sizing
 from otel_fargate.config.sampling.policies import (
-    AllOf,
-    KeepAttribute,
     KeepErrors,
     KeepSlow,
     Probabilistic,
-    RateLimit,
-    RawPolicy,
     SamplingPolicy,
     check_policies,
     fail,
@@ -35,18 +31,7 @@ from otel_fargate.config.sampling.policies import (
 from otel_fargate.errors import ConfigError
 from otel_fargate.names import OTLP_GRPC_PORT
 
-__all__ = [
-    "AllOf",
-    "KeepAttribute",
-    "KeepErrors",
-    "KeepSlow",
-    "Probabilistic",
-    "RateLimit",
-    "RawPolicy",
-    "SamplingPolicy",
-    "TailSampling",
-    "TraceRouting",
-]
+__all__ = ["TailSampling", "TraceRouting", "check_tiers"]
 
 #: Heap one trace in flight takes in a sampler, in bytes, for traces of about ten spans
 #: (``benchmarks/sampling_bench.py`` measures it; the figure is in the README).
