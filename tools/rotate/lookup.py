@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from otel_fargate.names import GATEWAY_TOKEN_ENV, GATEWAY_TOKEN_PREVIOUS_ENV, stack_name
 
 from tools.rotate.plan import Plan, RotateError, Secret, Service
-from tools.verify.aws import Clients, aws_call, cluster_of, list_all
+from tools.verify.aws import Clients, aws_call, cluster_of, list_all, stack_resources
 
 _TOKEN_NAMES: Final = (GATEWAY_TOKEN_ENV, GATEWAY_TOKEN_PREVIOUS_ENV)
 
@@ -38,14 +38,7 @@ def _gateway_service_arns(clients: Clients, env: str) -> list[str]:
         raise RotateError(
             f"stack {name} is {status}; rotate the token when no stack operation is running"
         )
-    resources = aws_call(
-        f"listing the resources of {name}",
-        list_all,
-        clients.cloudformation,
-        "list_stack_resources",
-        "StackResourceSummaries",
-        StackName=name,
-    )
+    resources = stack_resources(clients, name)
     arns = [
         str(r["PhysicalResourceId"])
         for r in resources

@@ -128,3 +128,15 @@ def cluster_of(service_arn: str) -> str | None:
     resource = service_arn.split(":", 5)[-1]
     parts = resource.split("/")
     return parts[1] if len(parts) == 3 else None
+
+
+def stack_resources(clients: Clients, stack_name: str) -> list[Any]:
+    """Every resource summary of ``stack_name`` (ListStackResources, all pages)."""
+    return aws_call(
+        f"listing the resources of {stack_name}",
+        list_all,
+        clients.cloudformation,
+        "list_stack_resources",
+        "StackResourceSummaries",
+        StackName=stack_name,
+    )

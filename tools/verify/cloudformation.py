@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from otel_fargate.names import stack_name
 
-from tools.verify.aws import Clients, VerifyError, aws_call, list_all
+from tools.verify.aws import Clients, VerifyError, aws_call, list_all, stack_resources
 from tools.verify.report import CheckResult
 
 STACK_NAME_PREFIX: Final = stack_name("{env}", "")
@@ -45,14 +45,7 @@ def discover(clients: Clients, env: str) -> Discovered:
     found = Discovered(stacks=sorted(stacks, key=lambda s: str(s["StackName"])))
     for stack in found.stacks:
         name = stack["StackName"]
-        resources = aws_call(
-            f"listing the resources of {name}",
-            list_all,
-            clients.cloudformation,
-            "list_stack_resources",
-            "StackResourceSummaries",
-            StackName=name,
-        )
+        resources = stack_resources(clients, name)
         for resource in resources:
             kind = resource.get("ResourceType", "")
             physical = resource.get("PhysicalResourceId")

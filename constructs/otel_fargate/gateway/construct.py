@@ -27,7 +27,6 @@ from otel_fargate.names import (
     SERVICE_CONNECT_PROXY_MEMORY_MIB,
 )
 from otel_fargate.sampling.construct import CollectorSamplers, SamplingTier
-from otel_fargate.task._nag import acknowledge
 from otel_fargate.task._wiring import (
     environment_name,
     exporter_tuple,
@@ -305,15 +304,7 @@ class CollectorGateway(Construct):
             allow_all_outbound=True,
         )
         self.security_group = group
-        for peer in peers:
-            network.allow_otlp(group, peer)
-        acknowledge(
-            group,
-            "AwsSolutions-EC23",
-            "Ingress is limited to the VPC's CIDR block or the peers named in allowed_peers; "
-            "the CIDR is a reference the rule cannot evaluate, and open-world peers are refused "
-            "when the construct is created.",
-        )
+        network.admit_peers(group, peers)
         return group
 
     def _service(self, desired_count: int, subnets: ec2.SubnetSelection) -> ecs.FargateService:

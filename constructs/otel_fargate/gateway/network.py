@@ -122,6 +122,21 @@ class InternalNlb:
     security_group: ec2.SecurityGroup
 
 
+def admit_peers(group: ec2.SecurityGroup, peers: Sequence[ec2.IPeer]) -> None:
+    """Open OTLP on ``group`` to ``peers`` alone, and say why cdk-nag's open-ingress rule
+    does not apply.
+    """
+    for peer in peers:
+        allow_otlp(group, peer)
+    acknowledge(
+        group,
+        "AwsSolutions-EC23",
+        "Ingress is limited to the VPC's CIDR block or the peers named in allowed_peers; "
+        "the CIDR is a reference the rule cannot evaluate, and open-world peers are refused "
+        "when the construct is created.",
+    )
+
+
 def add_internal_nlb(
     scope: Construct,
     *,
@@ -194,15 +209,7 @@ def _load_balancer_security_group(
         description="Internal OTLP load balancer of the collector gateway: allowed peers only",
         allow_all_outbound=False,
     )
-    for peer in peers:
-        allow_otlp(group, peer)
-    acknowledge(
-        group,
-        "AwsSolutions-EC23",
-        "Ingress is limited to the VPC's CIDR block or the peers named in allowed_peers; "
-        "the CIDR is a reference the rule cannot evaluate, and open-world peers are refused "
-        "when the construct is created.",
-    )
+    admit_peers(group, peers)
     for port, what in (
         (OTLP_GRPC_PORT, "OTLP/gRPC"),
         (OTLP_HTTP_PORT, "OTLP/HTTP"),
