@@ -341,3 +341,16 @@ def test_the_init_container_counts_in_the_task_budget() -> None:
     # WHEN synthesized THEN the task is too small, counting the init container's 64 MiB
     with pytest.raises(RuntimeError, match=r"memory_mib: the containers of task Full/Task reserve 1056 MiB"):
         cdk.App.of(stack).synth()  # type: ignore[union-attr]
+
+
+def test_a_container_that_already_names_the_agents_profiler_is_accepted() -> None:
+    # GIVEN a .NET container that sets the agent's own profiler id already (a valid app
+    # written another way) WHEN instrumented THEN it synthesizes with the agent's value
+    stack = cdk.Stack(cdk.App(), "SameProfiler")
+    task = _task(stack)
+    app = _app(task, "cart", CORECLR_PROFILER="{918728DD-259F-4A6A-AC2B-B85E1B658318}")
+    _sidecar(stack, task, {app: AutoInstrumentation.dotnet()})
+    cdk.App.of(stack).synth()  # type: ignore[union-attr]
+    env = {e.name: e.value for e in app.render_container_definition().environment}
+    assert env["CORECLR_PROFILER"] == "{918728DD-259F-4A6A-AC2B-B85E1B658318}"
+    assert env["CORECLR_ENABLE_PROFILING"] == "1"
