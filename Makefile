@@ -77,6 +77,7 @@ bench: setup collector
 	$(PY) benchmarks/queue_bench.py
 	$(PY) benchmarks/sampling_bench.py
 	$(PY) benchmarks/instrument_bench.py
+	$(PY) benchmarks/agent_startup_bench.py
 
 clean:
 	rm -rf cdk.out .pytest_cache

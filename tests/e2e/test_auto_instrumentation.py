@@ -11,23 +11,13 @@ of ``OTEL_EXPORTER_OTLP_ENDPOINT`` is rewritten to the test collector's free por
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import urllib.request
-import venv
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_ecs as ecs
-from aws_cdk.assertions import Template
-from otel_fargate import CollectorSidecar, XRayExporter
-from otel_fargate.apps.instrumentation import AutoInstrumentation, mount_path
 
-from tests.conftest import container_environment
-from tests.e2e.agents import java_agent, nodejs_agent, python_agent
+from tests.e2e.agents import app_command, placed, serving, synthesized_variables
 from tests.e2e.harness import (
     OtlpSink,
     Ports,
@@ -40,7 +30,6 @@ from tests.e2e.harness import (
 
 pytestmark = pytest.mark.e2e
 
-APPS = Path(__file__).parent / "apps" / "instrumented"
 REQUESTS = 5
 ENVIRONMENT = "shop-e2e"
 VERSION = "4.2.0"
@@ -49,81 +38,14 @@ VERSION = "4.2.0"
 @pytest.fixture(scope="module")
 def injected() -> dict[str, dict[str, str]]:
     """The variables of three app containers, one per runtime, as synthesized (one synth)."""
-    stack = cdk.Stack(cdk.App(), "Instrumented")
-    task = ecs.FargateTaskDefinition(stack, "Task", cpu=2048, memory_limit_mib=4096)
-    containers = {
-        runtime: task.add_container(
-            runtime,
-            container_name=f"{runtime}-svc",
-            image=ecs.ContainerImage.from_registry(f"example/{runtime}"),
-            memory_limit_mib=512,
-        )
-        for runtime in ("java", "nodejs", "python")
-    }
-    CollectorSidecar(
-        stack,
-        "Otel",
-        task_definition=task,
-        exporters=[XRayExporter()],
-        environment_name=ENVIRONMENT,
-        instrument={
-            c: AutoInstrumentation(runtime=r, service_version=VERSION)  # type: ignore[arg-type]
-            for r, c in containers.items()
-        },
-    )
-    (definition,) = Template.from_stack(stack).find_resources("AWS::ECS::TaskDefinition").values()
-    return {
-        c["Name"].removesuffix("-svc"): container_environment(c)
-        for c in definition["Properties"]["ContainerDefinitions"]
-        if c["Name"].endswith("-svc")
-    }
+    return synthesized_variables(environment=ENVIRONMENT, version=VERSION)
 
 
 @pytest.fixture()
 def placed_agent(request: pytest.FixtureRequest) -> Iterator[Path]:
     """The runtime's agent at its mount path, as the init container leaves it."""
-    runtime: str = request.param
-    install: Callable[[], Path] = {"java": java_agent, "nodejs": nodejs_agent, "python": python_agent}[runtime]
-    source = install()
-    target = Path(mount_path(runtime))  # type: ignore[arg-type]
-    if target.is_symlink() or target.exists():
-        assert target.is_symlink(), f"{target} exists and is not this test's link"
-        target.unlink()
-    target.symlink_to(source, target_is_directory=True)
-    try:
+    with placed(request.param) as target:
         yield target
-    finally:
-        target.unlink()
-
-
-def _app_command(runtime: str, tmp_path: Path) -> list[str]:
-    if runtime == "java":
-        java = shutil.which("java")
-        assert java is not None, "java is not installed"
-        return [java, str(APPS / "Hello.java")]
-    if runtime == "nodejs":
-        node = shutil.which("node")
-        assert node is not None, "node is not installed"
-        return [node, str(APPS / "server.js")]
-    # the app's own interpreter and Flask, as an app image has them; the agent comes in
-    # through PYTHONPATH alone
-    environment = tmp_path / "app-venv"
-    venv.EnvBuilder(with_pip=True).create(environment)
-    subprocess.run(
-        [str(environment / "bin" / "python"), "-m", "pip", "install", "--quiet", "flask==3.1.3"],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    return [str(environment / "bin" / "python"), str(APPS / "app.py")]
-
-
-def _serving(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
 
 
 @pytest.mark.parametrize(
@@ -154,15 +76,15 @@ def test_an_uninstrumented_service_sends_spans_through_the_sidecar(
         "PORT": str(app_port),
     }
     # WHEN the service starts with them and answers some requests
-    app = processes.start(f"{runtime}-app", _app_command(runtime, tmp_path), env=env)
+    app = processes.start(f"{runtime}-app", app_command(runtime), env=env)
     wait_until(
-        lambda: _serving(app_port) or not app.alive(),
+        lambda: serving(app_port) or not app.alive(),
         timeout=180,
         what=f"the {runtime} service on port {app_port}",
     )
     assert app.alive(), app.log()[-4000:]
     for _ in range(REQUESTS - 1):
-        assert _serving(app_port)
+        assert serving(app_port)
     # THEN its server spans reach the collector's backend under the container's service name,
     # with the environment and version resource attributes, from the runtime's agent
     service = f"{runtime}-svc"
