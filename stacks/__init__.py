@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Environment, Stack, Tags
+from aws_cdk import Aspects, Environment, Stack, Tags
 from constructs import Construct
+from otel_fargate import InstrumentApp
 
 from .demo import DemoStack
 from .gateway import GatewayStack
@@ -50,7 +51,11 @@ def build_environment(scope: Construct, settings: EnvironmentSettings) -> list[S
                 description=f"otel-fargate {settings.name}: demo service with a collector agent",
             )
         )
+    # One Aspect per environment instruments every container of its stacks that asks for an
+    # agent; a task without a collector would get a sidecar forwarding to this gateway.
+    instrument = InstrumentApp(gateway=gateway.gateway, environment_name=settings.name)
     for stack in stacks:
+        Aspects.of(stack).add(instrument)
         # CloudFormation copies stack tags onto every resource that supports them; these
         # types take no Tags property in the template.
         Tags.of(stack).add(

@@ -1,4 +1,7 @@
-"""A demo service: a load generator whose collector sidecar forwards to the gateway."""
+"""A demo service whose collector sidecar forwards to the gateway: a load generator that
+sends spans itself, and a Node.js web service that has no OpenTelemetry in its code and gets
+its agent from the ``InstrumentApp`` Aspect (asked for by a Docker label).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,29 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from otel_fargate import COLLECTOR_VERSION, CollectorGateway, CollectorSidecar, log_retention
+from otel_fargate import (
+    COLLECTOR_VERSION,
+    INSTRUMENT_LABEL,
+    CollectorGateway,
+    CollectorSidecar,
+    log_retention,
+)
 
-from .settings import EnvironmentSettings
+from .settings import DEMO_WEB_MEMORY_MIB, EnvironmentSettings
 
 #: A public image that emits OTLP traces: the collector project's own load generator.
 DEMO_IMAGE = (
     "ghcr.io/open-telemetry/opentelemetry-collector-contrib/telemetrygen:v" + COLLECTOR_VERSION
+)
+#: The web service's runtime: Node.js, which the pinned Node.js agent supports.
+DEMO_WEB_IMAGE = "public.ecr.aws/docker/library/node:22.11.0-slim"
+#: An HTTP service on 127.0.0.1:$PORT (8080 by default) that calls itself every 2 s: with its
+#: agent loaded, each call is a client span and a server span of one trace. No OpenTelemetry
+#: in its code.
+DEMO_WEB_SCRIPT = (
+    "const http=require('http'),port=Number(process.env.PORT||8080);"
+    "http.createServer((q,r)=>r.end('ok')).listen(port,'127.0.0.1',()=>setInterval(()=>"
+    "http.get('http://127.0.0.1:'+port+'/',a=>a.resume()).on('error',()=>{}),2000))"
 )
 
 
@@ -37,6 +56,14 @@ class DemoStack(Stack):
         task_definition = ecs.FargateTaskDefinition(
             self, "TaskDefinition", cpu=demo.cpu, memory_limit_mib=demo.memory_mib
         )
+        app_logs = logs.LogGroup(
+            self,
+            "AppLogs",
+            retention=log_retention(
+                settings.log_retention_days,
+                setting=f"environments.{settings.name}.log_retention_days",
+            ),
+        )
         app = task_definition.add_container(
             "app",
             container_name="demo-app",
@@ -49,28 +76,32 @@ class DemoStack(Stack):
                 "--duration=8760h",
                 "--service=otel-fargate-demo",
             ],
-            cpu=demo.cpu - demo.collector_cpu,
-            # the task also holds the collector and the Service Connect proxy
-            memory_limit_mib=demo.app_memory_mib,
+            cpu=(demo.cpu - demo.collector_cpu) // 2,
+            # the task also holds the web service, its agent's copy, the collector and the
+            # Service Connect proxy
+            memory_limit_mib=demo.load_memory_mib,
             essential=True,
             readonly_root_filesystem=True,
-            logging=ecs.LogDrivers.aws_logs(
-                stream_prefix="demo",
-                log_group=logs.LogGroup(
-                    self,
-                    "AppLogs",
-                    retention=log_retention(
-                            settings.log_retention_days,
-                            setting=f"environments.{settings.name}.log_retention_days",
-                        ),
-                ),
-            ),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="demo", log_group=app_logs),
+        )
+        web = task_definition.add_container(
+            "web",
+            container_name="demo-web",
+            image=ecs.ContainerImage.from_registry(DEMO_WEB_IMAGE),
+            command=["node", "-e", DEMO_WEB_SCRIPT],
+            cpu=(demo.cpu - demo.collector_cpu) // 2,
+            memory_limit_mib=DEMO_WEB_MEMORY_MIB,
+            essential=True,
+            readonly_root_filesystem=True,
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="web", log_group=app_logs),
+            # asks the InstrumentApp Aspect (added per environment) for the Node.js agent
+            docker_labels={INSTRUMENT_LABEL: "nodejs"},
         )
         self.sidecar = CollectorSidecar(
             self,
             "Otel",
             task_definition=task_definition,
-            app_containers=[app],
+            app_containers=[app, web],
             gateway=gateway,
             environment_name=settings.name,
             service_name="demo",

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from otel_fargate.gateway.tls import GatewayTls
     from otel_fargate.monitoring import CollectorMonitoring
     from otel_fargate.sampling.construct import CollectorSamplers, SamplingTier
-    from otel_fargate.sidecar.aspect import InstrumentApp, request_instrumentation
+    from otel_fargate.sidecar.aspect import INSTRUMENT_LABEL, InstrumentApp, request_instrumentation
     from otel_fargate.sidecar.construct import CollectorSidecar
     from otel_fargate.task.fargate import log_retention
     from otel_fargate.task.health import HealthCheckTiming
@@ -103,12 +103,14 @@ _HOMES: dict[str, str] = {
     "CollectorSamplers": "sampling.construct",
     "AutoInstrumentation": "apps.instrumentation",
     "InstrumentApp": "sidecar.aspect",
+    "INSTRUMENT_LABEL": "sidecar.aspect",
     "request_instrumentation": "sidecar.aspect",
     "SamplingTier": "sampling.construct",
 }
 
 __all__ = [
     "COLLECTOR_VERSION",
+    "INSTRUMENT_LABEL",
     "AllOf",
     "AmpExporter",
     "AutoInstrumentation",

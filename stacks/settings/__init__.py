@@ -13,7 +13,7 @@ The modules: :mod:`~stacks.settings.environment` (one environment, parsing and s
 
 from __future__ import annotations
 
-from .demo import DEMO_APP_MIN_MEMORY_MIB, DemoSettings
+from .demo import DEMO_APP_MIN_MEMORY_MIB, DEMO_WEB_MEMORY_MIB, DemoSettings
 from .environment import (
     EnvironmentSettings,
     parse_environment,
@@ -24,6 +24,7 @@ from .gateway import GatewaySettings, ImageSettings
 
 __all__ = [
     "DEMO_APP_MIN_MEMORY_MIB",
+    "DEMO_WEB_MEMORY_MIB",
     "DemoSettings",
     "EnvironmentSettings",
     "GatewaySettings",

@@ -1,4 +1,4 @@
-"""The ``demo`` section: the optional load generator with a collector sidecar in agent mode."""
+"""The ``demo`` section: the optional demo service with a collector sidecar in agent mode."""
 
 from __future__ import annotations
 
@@ -11,12 +11,22 @@ from otel_fargate.names import SERVICE_CONNECT_PROXY_MEMORY_MIB
 from .reader import Reader, check_task_size
 
 #: The least memory the demo's load generator is given.
-DEMO_APP_MIN_MEMORY_MIB = 128
+DEMO_LOAD_MIN_MEMORY_MIB = 128
+#: The instrumented web service's memory: Node.js with its agent loaded.
+DEMO_WEB_MEMORY_MIB = 192
+#: The init container that copies the Node.js agent (AutoInstrumentation's default).
+DEMO_AGENT_INIT_MEMORY_MIB = 64
+#: The least memory the demo's app containers are given together.
+DEMO_APP_MIN_MEMORY_MIB = (
+    DEMO_LOAD_MIN_MEMORY_MIB + DEMO_WEB_MEMORY_MIB + DEMO_AGENT_INIT_MEMORY_MIB
+)
 
 
 @dataclass(frozen=True)
 class DemoSettings:
-    """The optional demo service: a load generator with a collector sidecar in agent mode."""
+    """The optional demo service: a load generator and a Node.js web service instrumented with
+    no code change, beside a collector sidecar in agent mode.
+    """
 
     enabled: bool = False
     desired_count: int = 1
@@ -27,8 +37,15 @@ class DemoSettings:
 
     @property
     def app_memory_mib(self) -> int:
-        """Memory left to the demo app: the task's, less the collector's and the proxy's."""
+        """Memory left to the demo's app containers: the task's, less the collector's and the
+        proxy's.
+        """
         return self.memory_mib - self.collector_memory_mib - SERVICE_CONNECT_PROXY_MEMORY_MIB
+
+    @property
+    def load_memory_mib(self) -> int:
+        """The load generator's memory: what the web service and its agent's copy leave."""
+        return self.app_memory_mib - DEMO_WEB_MEMORY_MIB - DEMO_AGENT_INIT_MEMORY_MIB
 
 
 def parse_demo(reader: Reader | None) -> DemoSettings:
@@ -56,7 +73,7 @@ def parse_demo(reader: Reader | None) -> DemoSettings:
     if settings.app_memory_mib < DEMO_APP_MIN_MEMORY_MIB:
         raise EnvironmentConfigError(
             f"{reader.path}.collector_memory_mib: must leave at least "
-            f"{DEMO_APP_MIN_MEMORY_MIB} MiB for the app beside the collector and the "
+            f"{DEMO_APP_MIN_MEMORY_MIB} MiB for the apps beside the collector and the "
             f"{SERVICE_CONNECT_PROXY_MEMORY_MIB} MiB Service Connect proxy in a task of "
             f"{settings.memory_mib} MiB, got {settings.collector_memory_mib}"
         )

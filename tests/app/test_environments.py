@@ -95,7 +95,7 @@ def test_unknown_environment_names_the_value_and_the_choices() -> None:
         (dict(MINIMAL, account="123456789012", vpc_id="vpc-0123456789abcdef0"), r"environments\.dev\.vpc_id: looking up .* needs environments\.dev\.account and \.region .*region None"),
         ({}, r"environments\.dev\.gateway: required"),
         (with_setting("demo.collector_cpu", 512), r"environments\.dev\.demo\.collector_cpu: must leave CPU for the app in a task of 512 units, got 512"),
-        (with_setting("demo.collector_memory_mib", 800), r"environments\.dev\.demo\.collector_memory_mib: must leave at least 128 MiB for the app .* task of 1024 MiB, got 800"),
+        (with_setting("demo.collector_memory_mib", 800), r"environments\.dev\.demo\.collector_memory_mib: must leave at least 384 MiB for the apps .* task of 1024 MiB, got 800"),
         (with_setting("demo.collector_memory_mib", 200), r"environments\.dev\.demo\.collector_memory_mib: must be a whole number from 256 to 122880, got 200"),
         (dict(MINIMAL, vpc_cidr="300.0.0.0/16"), r"environments\.dev\.vpc_cidr: .*got '300\.0\.0\.0/16'"),
         (dict(MINIMAL, max_azs=1), r"environments\.dev\.max_azs: must be a whole number from 2 to 6, got 1"),

@@ -154,3 +154,34 @@ def test_prod_keeps_its_telemetry_log_groups_and_dev_does_not(synthesized: Synth
         metrics = groups[f"/otel-fargate/{env}/metrics"]
         # THEN prod retains them when its stack is deleted, dev removes them
         assert metrics["DeletionPolicy"] == policy, env
+
+
+def test_dev_demo_web_service_is_instrumented_by_the_aspect(synthesized: Synthesized) -> None:
+    # GIVEN dev's demo task, whose web container asks for the Node.js agent by Docker label
+    # and whose stacks carry the environment's InstrumentApp Aspect
+    template = load(synthesized, "otel-fargate-dev-demo")
+    (task,) = [
+        r["Properties"] for r in template["Resources"].values()
+        if r["Type"] == "AWS::ECS::TaskDefinition"
+    ]
+    containers = {c["Name"]: c for c in task["ContainerDefinitions"]}
+    web = containers["demo-web"]
+    # THEN the web container loads the agent from the init container's copy, after it succeeded
+    environment = {e["Name"]: e["Value"] for e in web["Environment"]}
+    assert environment["NODE_OPTIONS"] == (
+        "--require /otel-auto-instrumentation-nodejs/autoinstrumentation.js"
+    )
+    assert environment["OTEL_SERVICE_NAME"] == "demo-web"
+    assert {"Condition": "SUCCESS", "ContainerName": "otel-agent-nodejs"} in web["DependsOn"]
+    assert web["MountPoints"] == [
+        {
+            "ContainerPath": "/otel-auto-instrumentation-nodejs",
+            "ReadOnly": True,
+            "SourceVolume": "otel-auto-instrumentation-nodejs",
+        }
+    ]
+    # AND the load generator, which asked for nothing, is left alone
+    assert "NODE_OPTIONS" not in {e["Name"] for e in containers["demo-app"]["Environment"]}
+    assert "otel-agent-nodejs" in containers and len(containers) == 4
+    # AND every container's memory fits the task beside the Service Connect proxy's 128 MiB
+    assert sum(c["Memory"] for c in containers.values()) + 128 <= int(task["Memory"])

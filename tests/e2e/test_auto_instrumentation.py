@@ -11,12 +11,14 @@ of ``OTEL_EXPORTER_OTLP_ENDPOINT`` is rewritten to the test collector's free por
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import Synthesized, container_environment
 from tests.e2e.agents import app_command, placed, serving, synthesized_variables
 from tests.e2e.harness import (
     OtlpSink,
@@ -99,3 +101,48 @@ def test_an_uninstrumented_service_sends_spans_through_the_sidecar(
     assert resource["deployment.environment.name"] == ENVIRONMENT
     assert resource["service.version"] == VERSION
     assert resource["telemetry.sdk.language"] == runtime
+
+
+def test_the_dev_demo_web_service_runs_as_synthesized_and_sends_whole_traces(
+    synthesized: Synthesized,
+    collector_binary: Path,
+    processes: ProcessRunner,
+    sink: OtlpSink,
+    tmp_path: Path,
+) -> None:
+    # GIVEN the dev demo's web container as synthesized: its command, its variables (gRPC to
+    # the sidecar) and the Node.js agent where its init container copies it
+    (task,) = synthesized.templates["otel-fargate-dev-demo"].find_resources(
+        "AWS::ECS::TaskDefinition"
+    ).values()
+    (web,) = [c for c in task["Properties"]["ContainerDefinitions"] if c["Name"] == "demo-web"]
+    variables = container_environment(web)
+    assert variables["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4317"
+    ports = Ports.allocate()
+    start_collector(
+        processes, collector_binary, sidecar_config(ports, sink=sink.endpoint), ports, name="sidecar"
+    )
+    env: dict[str, Any] = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        **variables,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{ports.grpc}",
+        "PORT": str(free_port()),
+    }
+    node = shutil.which("node")
+    assert node is not None, "node is not installed"
+    assert web["Command"][0] == "node"
+    # WHEN it runs with its agent, calling itself every 2 s
+    with placed("nodejs"):
+        app = processes.start("demo-web", [node, *web["Command"][1:]], env=env)
+        # THEN traces of the demo-web service arrive whole: the call's client span and the
+        # answer's server span in one trace, through the sidecar's gRPC receiver
+        state = sink.wait_for(
+            lambda s: sum(1 for c in s.traces.values() if c.get("demo-web", 0) >= 2) >= 3,
+            timeout=180,
+            what="3 traces of demo-web with a client and a server span",
+        )
+    assert app.alive(), app.log()[-4000:]
+    resource = next(r for r in state.resources if r.get("service.name") == "demo-web")
+    assert resource["deployment.environment.name"] == "dev"
+    assert resource["telemetry.sdk.language"] == "nodejs"

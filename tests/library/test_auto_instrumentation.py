@@ -144,6 +144,14 @@ def test_one_init_container_per_runtime_copies_the_agent_and_exits(built: Built)
                 "SourceVolume": f"otel-auto-instrumentation-{runtime}",
             }
         ]
+        # its output (why a copy failed) goes to the collector's log group
+        logging = init["LogConfiguration"]
+        assert logging["LogDriver"] == "awslogs"
+        assert logging["Options"]["awslogs-stream-prefix"] == f"otel-agent-{runtime}"
+        assert (
+            logging["Options"]["awslogs-group"]
+            == containers["otel-collector"]["LogConfiguration"]["Options"]["awslogs-group"]
+        )
     # THEN two Java containers share one init container and one volume per runtime
     assert sorted(v["Name"] for v in built.volumes("X86")) == [
         f"otel-auto-instrumentation-{r}" for r in ("dotnet", "java", "nodejs", "python")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from aws_cdk import IgnoreMode
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from otel_fargate.apps.instrumentation import (
@@ -58,9 +59,11 @@ def instrument_container(
     task_definition: ecs.TaskDefinition,
     app_protocol: str,
     resource_attributes: str | None,
+    log_group: logs.ILogGroup,
 ) -> ecs.ContainerDefinition:
     """Give ``container`` its runtime's agent; return the init container (one per runtime
-    and task, shared by the task's containers of that runtime).
+    and task, shared by the task's containers of that runtime), which logs to ``log_group``
+    (the collector's) under the stream prefix ``otel-agent-<runtime>``.
 
     ``resource_attributes`` is the ``OTEL_RESOURCE_ATTRIBUTES`` the sidecar set on the
     container (None when the container set its own, which then wins).
@@ -73,7 +76,7 @@ def instrument_container(
             f"app_protocol='http/protobuf' (port {OTLP_HTTP_PORT})",
             app_protocol,
         )
-    init = _init_container(scope, instrumentation, task_definition)
+    init = _init_container(scope, instrumentation, task_definition, log_group)
     volume = init.mount_points[0].source_volume
     if not any(m.container_path == instrumentation.mount_path for m in container.mount_points):
         container.add_mount_points(
@@ -122,7 +125,10 @@ def _merge_environment(
 
 
 def _init_container(
-    scope: Construct, instrumentation: AutoInstrumentation, task_definition: ecs.TaskDefinition
+    scope: Construct,
+    instrumentation: AutoInstrumentation,
+    task_definition: ecs.TaskDefinition,
+    log_group: logs.ILogGroup,
 ) -> ecs.ContainerDefinition:
     name = init_container_name(instrumentation.runtime)
     found = task_definition.find_container(name)
@@ -138,6 +144,8 @@ def _init_container(
         command=instrumentation.copy_command,
         memory_limit_mib=instrumentation.memory_mib,
         readonly_root_filesystem=True,
+        # a failed copy keeps the app from starting: its output says why
+        logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=log_group),
     )
     init.add_mount_points(
         ecs.MountPoint(

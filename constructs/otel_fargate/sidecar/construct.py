@@ -367,6 +367,7 @@ class CollectorSidecar(Construct):
             task_definition=self.task_definition,
             app_protocol=self.app_protocol,
             resource_attributes=self.otel_environment(container)["OTEL_RESOURCE_ATTRIBUTES"],
+            log_group=self.log_group,
         )
         self.instrumented[name] = instrumentation
         return init
