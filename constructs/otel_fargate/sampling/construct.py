@@ -17,9 +17,11 @@ and the routing tier needs every task's address.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
@@ -41,7 +43,13 @@ from otel_fargate.task.fargate import check_fargate_size
 from otel_fargate.task.options import CollectorOptions
 from otel_fargate.task.scaling import SERVICE_DEFAULTS, autoscale, check_scaling
 
-__all__ = ["MAX_SAMPLERS", "SAMPLER_DNS_TTL_SECONDS", "CollectorSamplers", "SamplingTier"]
+__all__ = [
+    "MAX_SAMPLERS",
+    "SAMPLER_DNS_TTL_SECONDS",
+    "CollectorSamplers",
+    "SamplingTier",
+    "sampler_options",
+]
 
 #: Records one multivalue DNS answer carries; more sampler tasks would split traces.
 MAX_SAMPLERS = 8
@@ -81,6 +89,11 @@ class SamplingTier:
         memory_target_percent: target-tracking memory utilisation; default: 70.
         dns_namespace: the private DNS namespace of the samplers' records; default: a new one
             named ``otel-sampling.<environment>.internal`` in the cluster's VPC.
+        config_overrides: a mapping or YAML text deep-merged into the samplers' rendered
+            configuration, checked like the gateway's; default: none. The gateway's own
+            ``config_overrides``, ``config_replacement`` and ``processors`` stay on the
+            gateway; its ``secrets`` and ``environment`` reach the samplers too, so these
+            overrides may read them.
     """
 
     tail_sampling: TailSampling = field(default_factory=TailSampling)
@@ -92,10 +105,14 @@ class SamplingTier:
     cpu_target_percent: int = 60
     memory_target_percent: int = 70
     dns_namespace: servicediscovery.IPrivateDnsNamespace | None = None
+    config_overrides: Mapping[str, Any] | str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.tail_sampling, TailSampling):
             raise fail("sampling.tail_sampling", "must be TailSampling(...)", self.tail_sampling)
+        overrides = self.config_overrides
+        if overrides is not None and not isinstance(overrides, Mapping | str):
+            raise fail("sampling.config_overrides", "must be a mapping or YAML text", overrides)
         check_fargate_size("sampling.", self.cpu, self.memory_mib)
         check_scaling(
             desired=self.desired_count,
@@ -125,6 +142,18 @@ class SamplingTier:
         raise fail("sampling", "must be SamplingTier(...), TailSampling(...) or None", value)
 
 
+def sampler_options(gateway: CollectorOptions, tier: SamplingTier) -> CollectorOptions:
+    """The samplers' options: the gateway's, less what configures the gateway's collector
+    alone (its overrides, replacement and extra processors), plus the tier's own overrides.
+    """
+    return dataclasses.replace(
+        gateway,
+        config_overrides=tier.config_overrides,
+        config_replacement=None,
+        processors=None,
+    )
+
+
 class CollectorSamplers(Construct):
     """The sampler service of a routing gateway (created by ``CollectorGateway(sampling=...)``).
 
@@ -134,7 +163,9 @@ class CollectorSamplers(Construct):
         cluster: the gateway's ECS cluster.
         tier: the sampling tier's settings.
         exporters: the gateway's exporters; the samplers keep those that take traces.
-        options: the options the gateway was given (image, monitoring, log retention, ...).
+        options: the options the gateway was given (image, monitoring, log retention, ...);
+            what shapes the gateway's own configuration (its overrides, replacement and
+            extra processors) is left out: the samplers take ``tier.config_overrides``.
         environment_name: the otel-fargate environment.
         service_name: the samplers' metric dimension and log group name part.
         subnets: where the tasks run.
@@ -157,6 +188,7 @@ class CollectorSamplers(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.tier, self.service_name = tier, service_name
+        options = sampler_options(options, tier)
         self.namespace: servicediscovery.IPrivateDnsNamespace = (
             tier.dns_namespace
             if tier.dns_namespace is not None
