@@ -237,6 +237,8 @@ class CollectorGateway(Construct):
             service_name=f"{self.service_name}-sampler",
             subnets=subnets,
             cpu_architecture=cpu_architecture,
+            tls=self.tls.sampler_options() if self.tls is not None else None,
+            tls_secrets=self.tls.gateway_secrets() if self.tls is not None else None,
         )
 
     def _add_collector(
@@ -285,7 +287,11 @@ class CollectorGateway(Construct):
             extra_secrets={
                 **self.token_ecs_secret(),
                 PREVIOUS_TOKEN_ENV: ecs.Secret.from_secrets_manager(self.previous_token_secret),
-                **(self.tls.gateway_secrets() if self.tls is not None else {}),
+                **(
+                    self.tls.gateway_secrets(routing=self.samplers is not None)
+                    if self.tls is not None
+                    else {}
+                ),
             },
             port_mappings=network.port_mappings(tls=self.tls is not None),
         )
@@ -388,4 +394,3 @@ class CollectorGateway(Construct):
         the service then resolves ``otel-gateway`` through its Envoy proxy.
         """
         return ecs.ServiceConnectProps(namespace=self.namespace.namespace_arn)
-

@@ -33,6 +33,8 @@ from constructs import Construct
 from otel_fargate.checks import check_int, fail
 from otel_fargate.config import Exporter
 from otel_fargate.config.core.durations import parse_duration
+from otel_fargate.config.options.tls import GatewayTlsOptions
+from otel_fargate.config.policy.guards import check_gateway_tls_kept
 from otel_fargate.config.sampling.tier import TailSampling, TraceRouting
 from otel_fargate.names import OTLP_GRPC_PORT
 from otel_fargate.task._nag import acknowledge
@@ -170,6 +172,11 @@ class CollectorSamplers(Construct):
         service_name: the samplers' metric dimension and log group name part.
         subnets: where the tasks run.
         cpu_architecture: the task's CPU architecture.
+        tls: with the gateway's TLS, what the samplers' receiver serves (the gateway's
+            certificate, which the routing gateway verifies); default: none, plaintext
+            OTLP/gRPC from the gateway's security group only.
+        tls_secrets: with ``tls``, the certificate chain and key as ECS secrets (the
+            gateway's); default: none.
     """
 
     def __init__(
@@ -185,8 +192,14 @@ class CollectorSamplers(Construct):
         service_name: str,
         subnets: ec2.SubnetSelection,
         cpu_architecture: ecs.CpuArchitecture,
+        tls: GatewayTlsOptions | None = None,
+        tls_secrets: Mapping[str, ecs.Secret] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.tls = tls
+        self._tls_secrets = dict(tls_secrets) if tls_secrets is not None else {}
+        if (tls is None) != (not self._tls_secrets):
+            raise fail("tls_secrets", "come with tls, and only with it", sorted(self._tls_secrets))
         self.tier, self.service_name = tier, service_name
         options = sampler_options(options, tier)
         self.namespace: servicediscovery.IPrivateDnsNamespace = (
@@ -251,7 +264,15 @@ class CollectorSamplers(Construct):
             memory_mib=tier.memory_mib,
             cpu=tier.cpu,
             sampling=tier.tail_sampling,
+            gateway_tls=self.tls,
         )
+        if self.tls is not None:
+            check_gateway_tls_kept(
+                self.rendered_config.config,
+                preset="sampler",
+                layer="config",
+                min_version=self.tls.min_version,
+            )
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "TaskDefinition",
@@ -270,6 +291,7 @@ class CollectorSamplers(Construct):
             essential=True,
             restart_attempt_period_seconds=None,
             port_mappings=[ecs.PortMapping(container_port=OTLP_GRPC_PORT, name="otlp-grpc")],
+            extra_secrets=self._tls_secrets,
             drain=self._drain(),
         )
         parts = add_collector(self, task_definition=self.task_definition, spec=spec)
