@@ -152,10 +152,9 @@ def test_an_override_may_not_take_tls_off_the_samplers_receiver() -> None:
 
 
 def test_a_sampler_serves_grpc_only_with_tls() -> None:
-    rendered = render(
-        CollectorConfigOptions(
-            preset="sampler", exporters=(OtlpExporter(name="b", endpoint="b:4317"),),
-            sampling=TailSampling(), gateway_tls=GatewayTlsOptions(),
-        )  # fmt: skip
-    )
+    options = CollectorConfigOptions(
+        preset="sampler", exporters=(OtlpExporter(name="b", endpoint="b:4317"),),
+        sampling=TailSampling(), gateway_tls=GatewayTlsOptions(),
+    )  # fmt: skip
+    rendered = render(options)
     assert set(rendered.config["receivers"]["otlp"]["protocols"]) == {"grpc"}
