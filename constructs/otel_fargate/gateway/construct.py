@@ -93,8 +93,9 @@ class CollectorGateway(Construct):
             group (``load_balancer_security_group``) admitting ``allowed_peers`` on
             4317/4318; the tasks accept the NLB's traffic and health checks from that group
             only. Default: off.
-        tls: TLS on the receivers, which agents verify (:class:`GatewayTls`). Default: off
-            (plaintext inside the VPC); see :mod:`otel_fargate.gateway.tls` for its costs.
+        tls: TLS on the receivers, which agents verify (:class:`GatewayTls`); with
+            ``sampling``, the samplers serve the same certificate and the gateway verifies
+            them. Default: off (plaintext inside the VPC); see :mod:`otel_fargate.gateway.tls`.
         vpc_subnets: where tasks run. Default: private subnets with egress.
         token_secret: the bearer-token secret, read by the gateway and every agent. Default:
             a new Secrets Manager secret with a generated 48-character token.
