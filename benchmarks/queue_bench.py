@@ -12,7 +12,11 @@ limiter) is sent again 10 ms later. Throughput is the number of spans the sink r
 divided by the time from the start of the load until the sink had received every span the
 collector accepted (its own ``otelcol_receiver_accepted_spans``), so a queue that falls behind
 pays for its backlog. The sink counts the spans of each request (protobuf parsed, not walked)
-and answers 200.
+and answers 200. Also measured per round: the collector's CPU time (user + system, from
+/proc) per million spans delivered and the share of one core it kept busy, which shows what
+bounds the throughput: with ``GOMAXPROCS`` 1 the collector is CPU-bound either way, and the
+persistent queue's extra work per span (each request serialized into ``file_storage`` and read
+back before it is sent) is what its lower throughput costs.
 
 Prints the rounds, the medians and their ratio; exits 0 whatever the figures, non-zero only
 when it cannot measure. Everything runs on 127.0.0.1 on free ports.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import http.server
+import os
 import statistics
 import sys
 import tempfile
@@ -123,10 +128,19 @@ def send_for(endpoint: str, *, seconds: float) -> None:
         thread.join(timeout=seconds + 30)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def throughput(
     runner: ProcessRunner, binary: Path, work: Path, *, persistent: bool, seconds: int, index: int
-) -> float:
-    """Spans per second delivered to the sink in one round."""
+) -> tuple[float, float, float]:
+    """One round: spans per second delivered to the sink, the collector's CPU seconds per
+    million spans, and the share of one core it kept busy.
+    """
     sink = CountingSink()
     queue = work / f"queue-{index}-{'disk' if persistent else 'memory'}"
     try:
@@ -136,7 +150,7 @@ def throughput(
         )
         name = f"{'persistent' if persistent else 'memory'}-{index}"
         collector = start_collector(runner, binary, rendered, ports, name=name)
-        started = time.monotonic()
+        started, cpu_before = time.monotonic(), cpu_seconds(collector.process.pid)
         send_for(collector.grpc_endpoint, seconds=seconds)
         accepted = collector.metric("otelcol_receiver_accepted_spans")
         wait_until(
@@ -146,8 +160,9 @@ def throughput(
             what=f"the sink received the {accepted:.0f} spans the collector accepted",
         )
         elapsed = time.monotonic() - started
+        used = cpu_seconds(collector.process.pid) - cpu_before
         runner.stop(collector.process)
-        return sink.spans / elapsed
+        return sink.spans / elapsed, used / sink.spans * 1e6, used / elapsed
     finally:
         sink.close()
 
@@ -164,6 +179,38 @@ def filesystem_of(path: Path) -> str:
     return kind
 
 
+Round = tuple[float, float, float]
+
+
+def report(memory: list[Round], disk: list[Round]) -> None:
+    """Print the rounds, the medians, their ratio and what bounds them."""
+    for label, rounds in (("in-memory queue", memory), ("persistent queue", disk)):
+        rates = [r[0] for r in rounds]
+        print(
+            f"throughput, {label}: "
+            + ", ".join(f"{value:,.0f}" for value in rates)
+            + f" spans/s (median {statistics.median(rates):,.0f}); collector CPU "
+            + ", ".join(f"{r[1]:.2f}" for r in rounds)
+            + " s per million spans, "
+            + ", ".join(f"{r[2]:.2f}" for r in rounds)
+            + " of a core busy"
+        )
+    disk_rate = statistics.median(r[0] for r in disk)
+    memory_rate = statistics.median(r[0] for r in memory)
+    print(
+        "throughput with persistent vs in-memory sending queues: "
+        f"{disk_rate:,.0f} vs {memory_rate:,.0f} spans/s (medians)"
+    )
+    print(f"ratio persistent/in-memory: {disk_rate / memory_rate:.2f}")
+    disk_cpu = statistics.median(r[1] for r in disk)
+    memory_cpu = statistics.median(r[1] for r in memory)
+    print(
+        "collector CPU per million spans, persistent vs in-memory queue: "
+        f"{disk_cpu:.2f} vs {memory_cpu:.2f} s (medians; inverse ratio "
+        f"{memory_cpu / disk_cpu:.2f}: throughput follows CPU per span)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--seconds", type=int, default=5, help="load per round")
@@ -174,8 +221,8 @@ def main() -> int:
         work = Path(directory)
         runner = ProcessRunner(work / "processes")
         try:
-            memory: list[float] = []
-            disk: list[float] = []
+            memory: list[Round] = []
+            disk: list[Round] = []
             for index in range(args.rounds):
                 for persistent, results in ((False, memory), (True, disk)):
                     results.append(
@@ -196,18 +243,7 @@ def main() -> int:
             f"requests for {args.seconds} s per round, OTLP/HTTP to a counting sink; "
             f"queue directory on {filesystem_of(work)}"
         )
-        for label, values in (("in-memory queue", memory), ("persistent queue", disk)):
-            print(
-                f"throughput, {label}: "
-                + ", ".join(f"{value:,.0f}" for value in values)
-                + f" spans/s (median {statistics.median(values):,.0f})"
-            )
-        ratio = statistics.median(disk) / statistics.median(memory)
-        print(
-            "throughput with persistent vs in-memory sending queues: "
-            f"{statistics.median(disk):,.0f} vs {statistics.median(memory):,.0f} spans/s (medians)"
-        )
-        print(f"ratio persistent/in-memory: {ratio:.2f}")
+        report(memory, disk)
     return 0
 
 

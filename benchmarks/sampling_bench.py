@@ -150,6 +150,13 @@ class Run:
         self.ingest_seconds = 0.0
         self.seconds = 0.0
         self.cpu = 0.0
+        #: CPU seconds of the front (routers) and of the back (samplers) apart, when they differ
+        self.cpu_front = 0.0
+        self.cpu_back = 0.0
+
+    def per_million(self, seconds: float) -> float:
+        """``seconds`` of CPU per million spans accepted."""
+        return seconds / self.accepted * 1e6
 
     def figures(self) -> str:
         lost = self.accepted - self.exported
@@ -170,8 +177,8 @@ def measure(
     load: Sequence[Callable[[], None]],
 ) -> Run:
     """Run ``load``; wait until ``back`` exported what ``front`` accepted."""
-    everyone = [*front, *(c for c in back if c not in front)]
-    cpu_before = cpu_seconds(everyone)
+    behind = [c for c in back if c not in front]
+    front_before, back_before = cpu_seconds(front), cpu_seconds(behind)
     started = time.monotonic()
     in_parallel(load)
     run.ingest_seconds = time.monotonic() - started
@@ -188,7 +195,9 @@ def measure(
             raise TimeoutError(f"{run.label}: still exporting after {DRAIN_TIMEOUT} s")
         time.sleep(0.05)
     run.seconds = last_change - started
-    run.cpu = cpu_seconds(everyone) - cpu_before
+    run.cpu_front = cpu_seconds(front) - front_before
+    run.cpu_back = cpu_seconds(behind) - back_before
+    run.cpu = run.cpu_front + run.cpu_back
     return run
 
 
@@ -372,6 +381,13 @@ def main() -> int:
                 "spans/s end to end"
             )
             print(f"ratio tier/plain gateway (end to end): {ratio:.2f}")
+            print(
+                "collector CPU-seconds per million spans, tier vs one plain gateway: "
+                f"{tier.per_million(tier.cpu):.1f} vs {plain.per_million(plain.cpu):.1f} "
+                f"(ratio {tier.cpu / tier.accepted / (plain.cpu / plain.accepted):.2f}); "
+                f"routers {tier.per_million(tier.cpu_front):.1f}, "
+                f"samplers {tier.per_million(tier.cpu_back):.1f}"
+            )
             in_flight_memory(runner, collector, generator, traces=args.in_flight, rate=args.rate)
         finally:
             runner.close()

@@ -648,10 +648,12 @@ def run_telemetrygen(
     extra: Sequence[str] = (),
     timeout: float = 120,
     prefix: Sequence[str] = (),
+    ca_file: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run telemetrygen to completion: ``count`` traces/metrics/logs per worker over gRPC.
 
-    ``prefix`` goes before the binary (``ip netns exec <ns>``).
+    ``prefix`` goes before the binary (``ip netns exec <ns>``); ``ca_file``: speak TLS and
+    verify the server with that CA (plaintext without it).
     """
     flag = {"traces": "--traces", "metrics": "--metrics", "logs": "--logs"}[signal_kind]
     argv = [
@@ -660,7 +662,7 @@ def run_telemetrygen(
         signal_kind,
         "--otlp-endpoint",
         endpoint,
-        "--otlp-insecure",
+        *(["--ca-cert", str(ca_file)] if ca_file is not None else ["--otlp-insecure"]),
         flag,
         str(count),
         "--workers",

@@ -27,6 +27,7 @@ from typing import Any
 
 from otel_fargate.config import CollectorConfigOptions, OtlpExporter, RenderedConfig, render
 from otel_fargate.config.core.layers import deep_merge
+from otel_fargate.config.options.tls import GatewayTlsOptions
 from otel_fargate.config.sampling import SamplingPolicy, TailSampling, TraceRouting
 
 from tests.e2e.harness import (
@@ -34,6 +35,7 @@ from tests.e2e.harness import (
     OtlpSink,
     Ports,
     ProcessRunner,
+    collector_env,
     loopback_overrides,
     sink_in_netns,
     start_collector,
@@ -95,7 +97,20 @@ def tier_network(routers: int = 2, samplers: int = 4) -> Iterator[TierNetwork]:
             created.append(ns)
             router_ns.append(ns)
             near, far = f"e2er{index}{suffix}", f"e2es{index}{suffix}"
-            ip("link", "add", near, "netns", ns, "type", "veth", "peer", "name", far, "netns", samplers_ns)
+            ip(
+                "link",
+                "add",
+                near,
+                "netns",
+                ns,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                far,
+                "netns",
+                samplers_ns,
+            )
             ip("-n", ns, "addr", "add", f"{router_address(index)}/24", "dev", near)
             ip("-n", samplers_ns, "addr", "add", f"10.78.{index}.1/24", "dev", far)
             for namespace, link in ((ns, near), (samplers_ns, far), (ns, "lo")):
@@ -131,11 +146,15 @@ def sampler_config(
     memory_mib: int = 1024,
     num_traces: int | None = None,
     extra: Mapping[str, Any] | None = None,
+    tls: GatewayTlsOptions | None = None,
 ) -> RenderedConfig:
     """A sampler bound to its own address on 4317, exporting to ``sink``; ``num_traces``:
-    the library's sizing when None; ``extra``: overrides merged last.
+    the library's sizing when None; ``extra``: overrides merged last; ``tls``: the gateway's
+    TLS, whose certificate the sampler serves.
     """
-    receivers = {"otlp": {"protocols": {"grpc": {"endpoint": f"{sampler_address(index)}:{SAMPLER_PORT}"}}}}
+    receivers = {
+        "otlp": {"protocols": {"grpc": {"endpoint": f"{sampler_address(index)}:{SAMPLER_PORT}"}}}
+    }
     return render(
         CollectorConfigOptions(
             preset="sampler",
@@ -148,6 +167,7 @@ def sampler_config(
             self_telemetry_namespace=None,
             environment_name="e2e",
             service_name=f"sampler-{index}",
+            gateway_tls=tls,
             overrides=deep_merge({"receivers": receivers, **_telemetry(ports)}, extra or {}),
         )
     )
@@ -160,9 +180,11 @@ def router_config(
     memory_mib: int = 1024,
     logs_sink: str = "http://127.0.0.1:9",
     extra: Mapping[str, Any] | None = None,
+    tls: GatewayTlsOptions | None = None,
 ) -> RenderedConfig:
     """A routing gateway on its veth address, resolving the samplers every second; its logs
-    go to ``logs_sink`` (by default the discard port); ``extra``: overrides merged last.
+    go to ``logs_sink`` (by default the discard port); ``extra``: overrides merged last;
+    ``tls``: its receivers serve TLS and it verifies the samplers.
     """
     host = router_address(index)
     receivers = {
@@ -186,6 +208,7 @@ def router_config(
             self_telemetry_namespace=None,
             environment_name="e2e",
             service_name=f"router-{index}",
+            gateway_tls=tls,
             overrides=deep_merge({"receivers": receivers, **_telemetry(ports)}, extra or {}),
         )
     )
@@ -200,6 +223,9 @@ class Tier:
     binary: Path
     policies: Sequence[SamplingPolicy]
     decision_wait: str = "2s"
+    #: the gateway's TLS, and the variables carrying its PEM text (certificate, key, CA)
+    tls: GatewayTlsOptions | None = None
+    tls_env: Mapping[str, str] = field(default_factory=dict)
     routers: list[Collector] = field(default_factory=list)
     samplers: dict[int, Collector] = field(default_factory=dict)
     sinks: dict[int, OtlpSink] = field(default_factory=dict)
@@ -217,11 +243,12 @@ class Tier:
         rendered = sampler_config(
             ports, index=index, sink=sink.endpoint, policies=self.policies,
             decision_wait=self.decision_wait, memory_mib=memory_mib, num_traces=num_traces,
-            extra=extra,
+            extra=extra, tls=self.tls,
         )  # fmt: skip
         collector = start_collector(
             self.runner, self.binary, rendered, ports,
             name=f"sampler-{index}", netns=self.network.samplers_ns,
+            env=collector_env(rendered, **self.tls_env),
         )  # fmt: skip
         self.samplers[index], self.sinks[index] = collector, sink
         return collector
@@ -237,10 +264,18 @@ class Tier:
         for index, ns in enumerate(self.network.router_ns, start=1):
             ports = Ports.allocate()
             logs = {"logs_sink": logs_sinks[index - 1]} if logs_sinks else {}
-            rendered = router_config(ports, index=index, memory_mib=memory_mib, extra=extra, **logs)
+            rendered = router_config(
+                ports, index=index, memory_mib=memory_mib, extra=extra, tls=self.tls, **logs
+            )
             self.routers.append(
                 start_collector(
-                    self.runner, self.binary, rendered, ports, name=f"router-{index}", netns=ns
+                    self.runner,
+                    self.binary,
+                    rendered,
+                    ports,
+                    name=f"router-{index}",
+                    netns=ns,
+                    env=collector_env(rendered, **self.tls_env),
                 )
             )
 

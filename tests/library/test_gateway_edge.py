@@ -418,7 +418,7 @@ def test_tls_must_be_a_gateway_tls() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"receivers": {"otlp": {"protocols": {"http": {"tls": None}}}}}, r"^overrides: receivers\.otlp\.protocols\.http\.tls: the gateway has tls=GatewayTls\(\.\.\.\), so every OTLP receiver must serve TLS with its certificate and key; a layer removed it \(no opt-out\), got None$"),
+        ({"receivers": {"otlp": {"protocols": {"http": {"tls": None}}}}}, r"^overrides: receivers\.otlp\.protocols\.http\.tls: the gateway has tls=GatewayTls\(\.\.\.\), so every OTLP receiver of the gateway must serve TLS with its certificate and key; a layer removed it \(no opt-out\), got None$"),
         ({"receivers": {"otlp": {"protocols": {"grpc": {"tls": {"cert_pem": None}}}}}}, r"^overrides: receivers\.otlp\.protocols\.grpc\.tls: .*a layer removed it \(no opt-out\), got \{'key_pem': "),
     ],
 )
@@ -472,7 +472,7 @@ def test_the_agent_names_the_server_only_when_it_dials_another_host() -> None:
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: CollectorConfigOptions(preset="sidecar", exporters=[DebugExporter()], gateway_tls=GatewayTlsOptions()), r"^gateway_tls: only the agent and gateway presets speak to each other \(preset 'sidecar'\), got GatewayTlsOptions\("),
+        (lambda: CollectorConfigOptions(preset="sidecar", exporters=[DebugExporter()], gateway_tls=GatewayTlsOptions()), r"^gateway_tls: only the agent, gateway and sampler presets speak to each other \(preset 'sidecar'\), got GatewayTlsOptions\("),
         (lambda: CollectorConfigOptions(preset="agent", gateway_tls=True), r"^gateway_tls: must be a GatewayTlsOptions or None, got True$"),
         (lambda: GatewayTlsOptions(min_version="1.0"), r"^gateway_tls\.min_version: must be one of 1\.2, 1\.3, got '1\.0'$"),
         (lambda: GatewayTlsOptions(server_name="otel gateway"), r"^gateway_tls\.server_name: must be the DNS name .*, got 'otel gateway'$"),

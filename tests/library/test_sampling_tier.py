@@ -249,3 +249,67 @@ def test_monitoring_names_a_tier_it_does_not_know() -> None:
             stack_for("TierName"), "Monitoring", environment_name="prod",
             service_name="otel-gateway", memory_limit_mib=896, tier="edge",
         )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def overridden() -> CollectorGateway:
+    stack = new_stack("SamplingTierOverrides")
+    return CollectorGateway(
+        stack,
+        "Gateway",
+        cluster=new_cluster(stack),
+        exporters=[XRayExporter(), EMF],
+        environment_name="prod",
+        config_overrides={
+            "processors": {"attributes/gateway_only": {"actions": [{"key": "tier", "value": "g", "action": "upsert"}]}},
+            "service": {"pipelines": {"traces": {"processors": ["memory_limiter", "attributes/gateway_only", "batch"]}}},
+        },
+        sampling=SamplingTier(
+            config_overrides={"service": {"telemetry": {"logs": {"level": "debug"}}}},
+        ),
+    )  # fmt: skip
+
+
+def test_the_gateways_overrides_stay_on_the_gateway(overridden: CollectorGateway) -> None:
+    # GIVEN a routing gateway whose overrides add a processor to its traces pipeline
+    assert overridden.samplers is not None
+    gateway = overridden.rendered_config.config
+    sampler = overridden.samplers.rendered_config.config
+    # THEN the gateway runs it and the samplers do not
+    assert "attributes/gateway_only" in gateway["processors"]
+    assert "attributes/gateway_only" in gateway["service"]["pipelines"]["traces"]["processors"]
+    assert "attributes/gateway_only" not in sampler["processors"]
+    assert "attributes/gateway_only" not in sampler["service"]["pipelines"]["traces"]["processors"]
+    # AND the samplers' own overrides reach the samplers only
+    assert sampler["service"]["telemetry"]["logs"]["level"] == "debug"
+    assert gateway["service"]["telemetry"]["logs"].get("level") != "debug"
+
+
+def test_a_gateways_replacement_does_not_replace_the_samplers_configuration() -> None:
+    # GIVEN a routing gateway whose whole configuration is replaced
+    stack = new_stack("SamplingTierReplacement")
+    replacement = {
+        "extensions": {"health_check": {"endpoint": "127.0.0.1:13133"}},
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": "0.0.0.0:4317"}}}},
+        "exporters": {"debug": {}},
+        "service": {
+            "extensions": ["health_check"],
+            "pipelines": {"metrics": {"receivers": ["otlp"], "exporters": ["debug"]}},
+        },
+    }
+    gateway = CollectorGateway(
+        stack, "Gateway", cluster=new_cluster(stack), exporters=[XRayExporter()],
+        environment_name="prod", config_replacement=replacement, monitoring=False,
+        allow_unauthenticated_gateway=True, deployment_rollback=False,
+        sampling=SamplingTier(),
+    )  # fmt: skip
+    # THEN the samplers still run the sampler preset
+    assert gateway.samplers is not None
+    sampler = gateway.samplers.rendered_config.config
+    assert "tail_sampling" in sampler["processors"]
+    assert "debug" not in sampler["exporters"]
+
+
+def test_the_samplers_overrides_are_checked_like_any_layer() -> None:
+    with pytest.raises(OtelFargateError, match=r"^sampling\.config_overrides: must be"):
+        SamplingTier(config_overrides=42)  # type: ignore[arg-type]

@@ -93,8 +93,9 @@ class CollectorGateway(Construct):
             group (``load_balancer_security_group``) admitting ``allowed_peers`` on
             4317/4318; the tasks accept the NLB's traffic and health checks from that group
             only. Default: off.
-        tls: TLS on the receivers, which agents verify (:class:`GatewayTls`). Default: off
-            (plaintext inside the VPC); see :mod:`otel_fargate.gateway.tls` for its costs.
+        tls: TLS on the receivers, which agents verify (:class:`GatewayTls`); with
+            ``sampling``, the samplers serve the same certificate and the gateway verifies
+            them. Default: off (plaintext inside the VPC); see :mod:`otel_fargate.gateway.tls`.
         vpc_subnets: where tasks run. Default: private subnets with egress.
         token_secret: the bearer-token secret, read by the gateway and every agent. Default:
             a new Secrets Manager secret with a generated 48-character token.
@@ -237,6 +238,8 @@ class CollectorGateway(Construct):
             service_name=f"{self.service_name}-sampler",
             subnets=subnets,
             cpu_architecture=cpu_architecture,
+            tls=self.tls.sampler_options() if self.tls is not None else None,
+            tls_secrets=self.tls.gateway_secrets() if self.tls is not None else None,
         )
 
     def _add_collector(
@@ -285,7 +288,11 @@ class CollectorGateway(Construct):
             extra_secrets={
                 **self.token_ecs_secret(),
                 PREVIOUS_TOKEN_ENV: ecs.Secret.from_secrets_manager(self.previous_token_secret),
-                **(self.tls.gateway_secrets() if self.tls is not None else {}),
+                **(
+                    self.tls.gateway_secrets(routing=self.samplers is not None)
+                    if self.tls is not None
+                    else {}
+                ),
             },
             port_mappings=network.port_mappings(tls=self.tls is not None),
         )
@@ -388,4 +395,3 @@ class CollectorGateway(Construct):
         the service then resolves ``otel-gateway`` through its Envoy proxy.
         """
         return ecs.ServiceConnectProps(namespace=self.namespace.namespace_arn)
-

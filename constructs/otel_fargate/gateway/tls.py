@@ -9,6 +9,11 @@ on the gateway and in every agent); a certificate to issue, store and renew; and
 redeploy: the collectors read the PEM text when a task starts, so a new certificate needs the
 gateway redeployed (a new CA the agents first). Service Connect passes the encrypted bytes
 through as TCP, balancing per connection instead of per request.
+
+With a sampling tier the gateway → sampler hop uses the same certificate: the samplers serve
+it (they read the chain and key like the gateway), and the routing gateway verifies them with
+the CA and ``server_name`` (see :mod:`otel_fargate.config.options.tls` for why one
+certificate). A new certificate then needs the samplers redeployed with the gateway.
 """
 
 from __future__ import annotations
@@ -84,7 +89,18 @@ class GatewayTls:
         check_choice("tls.min_version", self.min_version, TLS_VERSIONS)
 
     def gateway_options(self) -> GatewayTlsOptions:
-        """What the gateway's configuration renders: the receivers' TLS."""
+        """What the gateway's configuration renders: the receivers' TLS and, for a routing
+        gateway, how it verifies the samplers (the CA: inline PEM or the variable).
+        """
+        ca_pem = self.ca if isinstance(self.ca, str) else None
+        return GatewayTlsOptions(
+            server_name=self.server_name, min_version=self.min_version, ca_pem=ca_pem
+        )
+
+    def sampler_options(self) -> GatewayTlsOptions:
+        """What a sampler's configuration renders: its receiver serves the gateway's
+        certificate.
+        """
         return GatewayTlsOptions(server_name=self.server_name, min_version=self.min_version)
 
     def agent_options(self) -> GatewayTlsOptions:
@@ -92,12 +108,16 @@ class GatewayTls:
         ca_pem = self.ca if isinstance(self.ca, str) else None
         return GatewayTlsOptions(server_name=self.server_name, ca_pem=ca_pem)
 
-    def gateway_secrets(self) -> dict[str, ecs.Secret]:
-        """The certificate chain and key as ECS secrets of the gateway's collector."""
-        return {
+    def gateway_secrets(self, *, routing: bool = False) -> dict[str, ecs.Secret]:
+        """The certificate chain and key as ECS secrets of the gateway's (or the samplers')
+        collector; ``routing``: also the CA a routing gateway verifies the samplers with,
+        unless it is given as PEM text.
+        """
+        served = {
             GATEWAY_TLS_CERT_ENV: _ecs_secret(self.certificate),
             GATEWAY_TLS_KEY_ENV: _ecs_secret(self.private_key),
         }
+        return {**served, **(self.agent_secrets() if routing else {})}
 
     def agent_secrets(self) -> dict[str, ecs.Secret]:
         """The CA as an ECS secret of every agent, unless it is given as PEM text."""
@@ -112,7 +132,9 @@ def check_tls_argument(tls: object) -> GatewayTls | None:
 
 
 def check_tls_kept(tls: GatewayTls | None, rendered: RenderedConfig) -> None:
-    """With ``tls``, the final configuration (after overrides or a replacement) still uses it."""
+    """With ``tls``, the final configuration (after overrides or a replacement) still uses it:
+    a gateway's or sampler's receivers serve it, a routing gateway verifies the samplers.
+    """
     if tls is not None:
         exporter = rendered.config.get("exporters", {}).get("otlp_grpc/gateway")
         endpoint = exporter.get("endpoint") if isinstance(exporter, dict) else None

@@ -17,9 +17,11 @@ and the routing tier needs every task's address.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
@@ -31,6 +33,8 @@ from constructs import Construct
 from otel_fargate.checks import check_int, fail
 from otel_fargate.config import Exporter
 from otel_fargate.config.core.durations import parse_duration
+from otel_fargate.config.options.tls import GatewayTlsOptions
+from otel_fargate.config.policy.guards import check_gateway_tls_kept
 from otel_fargate.config.sampling.tier import TailSampling, TraceRouting
 from otel_fargate.names import OTLP_GRPC_PORT
 from otel_fargate.task._nag import acknowledge
@@ -41,7 +45,13 @@ from otel_fargate.task.fargate import check_fargate_size
 from otel_fargate.task.options import CollectorOptions
 from otel_fargate.task.scaling import SERVICE_DEFAULTS, autoscale, check_scaling
 
-__all__ = ["MAX_SAMPLERS", "SAMPLER_DNS_TTL_SECONDS", "CollectorSamplers", "SamplingTier"]
+__all__ = [
+    "MAX_SAMPLERS",
+    "SAMPLER_DNS_TTL_SECONDS",
+    "CollectorSamplers",
+    "SamplingTier",
+    "sampler_options",
+]
 
 #: Records one multivalue DNS answer carries; more sampler tasks would split traces.
 MAX_SAMPLERS = 8
@@ -81,6 +91,11 @@ class SamplingTier:
         memory_target_percent: target-tracking memory utilisation; default: 70.
         dns_namespace: the private DNS namespace of the samplers' records; default: a new one
             named ``otel-sampling.<environment>.internal`` in the cluster's VPC.
+        config_overrides: a mapping or YAML text deep-merged into the samplers' rendered
+            configuration, checked like the gateway's; default: none. The gateway's own
+            ``config_overrides``, ``config_replacement`` and ``processors`` stay on the
+            gateway; its ``secrets`` and ``environment`` reach the samplers too, so these
+            overrides may read them.
     """
 
     tail_sampling: TailSampling = field(default_factory=TailSampling)
@@ -92,10 +107,14 @@ class SamplingTier:
     cpu_target_percent: int = 60
     memory_target_percent: int = 70
     dns_namespace: servicediscovery.IPrivateDnsNamespace | None = None
+    config_overrides: Mapping[str, Any] | str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.tail_sampling, TailSampling):
             raise fail("sampling.tail_sampling", "must be TailSampling(...)", self.tail_sampling)
+        overrides = self.config_overrides
+        if overrides is not None and not isinstance(overrides, Mapping | str):
+            raise fail("sampling.config_overrides", "must be a mapping or YAML text", overrides)
         check_fargate_size("sampling.", self.cpu, self.memory_mib)
         check_scaling(
             desired=self.desired_count,
@@ -125,6 +144,18 @@ class SamplingTier:
         raise fail("sampling", "must be SamplingTier(...), TailSampling(...) or None", value)
 
 
+def sampler_options(gateway: CollectorOptions, tier: SamplingTier) -> CollectorOptions:
+    """The samplers' options: the gateway's, less what configures the gateway's collector
+    alone (its overrides, replacement and extra processors), plus the tier's own overrides.
+    """
+    return dataclasses.replace(
+        gateway,
+        config_overrides=tier.config_overrides,
+        config_replacement=None,
+        processors=None,
+    )
+
+
 class CollectorSamplers(Construct):
     """The sampler service of a routing gateway (created by ``CollectorGateway(sampling=...)``).
 
@@ -134,11 +165,18 @@ class CollectorSamplers(Construct):
         cluster: the gateway's ECS cluster.
         tier: the sampling tier's settings.
         exporters: the gateway's exporters; the samplers keep those that take traces.
-        options: the options the gateway was given (image, monitoring, log retention, ...).
+        options: the options the gateway was given (image, monitoring, log retention, ...);
+            what shapes the gateway's own configuration (its overrides, replacement and
+            extra processors) is left out: the samplers take ``tier.config_overrides``.
         environment_name: the otel-fargate environment.
         service_name: the samplers' metric dimension and log group name part.
         subnets: where the tasks run.
         cpu_architecture: the task's CPU architecture.
+        tls: with the gateway's TLS, what the samplers' receiver serves (the gateway's
+            certificate, which the routing gateway verifies); default: none, plaintext
+            OTLP/gRPC from the gateway's security group only.
+        tls_secrets: with ``tls``, the certificate chain and key as ECS secrets (the
+            gateway's); default: none.
     """
 
     def __init__(
@@ -154,9 +192,16 @@ class CollectorSamplers(Construct):
         service_name: str,
         subnets: ec2.SubnetSelection,
         cpu_architecture: ecs.CpuArchitecture,
+        tls: GatewayTlsOptions | None = None,
+        tls_secrets: Mapping[str, ecs.Secret] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.tls = tls
+        self._tls_secrets = dict(tls_secrets) if tls_secrets is not None else {}
+        if (tls is None) != (not self._tls_secrets):
+            raise fail("tls_secrets", "come with tls, and only with it", sorted(self._tls_secrets))
         self.tier, self.service_name = tier, service_name
+        options = sampler_options(options, tier)
         self.namespace: servicediscovery.IPrivateDnsNamespace = (
             tier.dns_namespace
             if tier.dns_namespace is not None
@@ -219,7 +264,15 @@ class CollectorSamplers(Construct):
             memory_mib=tier.memory_mib,
             cpu=tier.cpu,
             sampling=tier.tail_sampling,
+            gateway_tls=self.tls,
         )
+        if self.tls is not None:
+            check_gateway_tls_kept(
+                self.rendered_config.config,
+                preset="sampler",
+                layer="config",
+                min_version=self.tls.min_version,
+            )
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "TaskDefinition",
@@ -238,6 +291,7 @@ class CollectorSamplers(Construct):
             essential=True,
             restart_attempt_period_seconds=None,
             port_mappings=[ecs.PortMapping(container_port=OTLP_GRPC_PORT, name="otlp-grpc")],
+            extra_secrets=self._tls_secrets,
             drain=self._drain(),
         )
         parts = add_collector(self, task_definition=self.task_definition, spec=spec)

@@ -89,7 +89,9 @@ class CollectorConfigOptions:
             ``otel-gateway:4317`` (the Service Connect alias). Plaintext gRPC inside the VPC
             unless ``gateway_tls`` is set, authenticated with the bearer token sent as the
             ``authorization`` header.
-        gateway_tls: agent and gateway only: TLS on the agent → gateway hop
+        gateway_tls: agent, gateway and sampler only: TLS on the agent → gateway hop and,
+            with ``trace_routing``, on the gateway → sampler hop, where the samplers serve
+            the gateway's certificate
             (:class:`~otel_fargate.config.options.tls.GatewayTlsOptions`); default: off.
         health_check_endpoint: where the health_check extension listens; the probe checks
             ``http://<host>/`` (``127.0.0.1`` when the host is ``0.0.0.0``); default:

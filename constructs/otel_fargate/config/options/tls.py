@@ -9,6 +9,13 @@ certificate carries (``server_name``, by default the Service Connect alias ``ote
 which is also the host agents dial, so no ``server_name_override`` is rendered then). The
 bearer token still travels as the ``authorization`` header, now inside TLS.
 
+The gateway → sampler hop of a scale tier uses the same certificate: the samplers' OTLP/gRPC
+receiver serves it, and the routing gateway's ``load_balancing`` exporter verifies it with
+the CA and ``server_name`` (as ``server_name_override``: it dials the samplers' addresses).
+One certificate rather than one per tier: the samplers are dialled by IP address, so no
+per-task name could be verified anyway, and there is no second certificate to issue, store
+and renew; both tiers are one trust domain and read the key from the same secret.
+
 Costs: a handshake per connection (the gateway's receivers close gRPC connections after
 ``max_connection_age``, so every agent handshakes again that often) and encryption of every
 byte on both ends; the certificate and key are read when a task starts, so a new certificate
@@ -92,10 +99,11 @@ class GatewayTlsOptions:
     Attributes:
         server_name: the DNS name in the gateway certificate's subject alternative names that
             agents verify; default: ``otel-gateway`` (the Service Connect alias agents dial).
-        ca_pem: agent only: the CA certificate(s) as PEM text, rendered into the agent's
-            configuration; default: ``None``, read from ``${env:OTEL_GATEWAY_TLS_CA}``.
-        min_version: gateway only: the oldest TLS version the receivers accept, ``"1.2"``
-            or ``"1.3"``; default: ``"1.2"``.
+        ca_pem: agent and routing gateway: the CA certificate(s) as PEM text, rendered into
+            the configuration of what verifies the certificate; default: ``None``, read from
+            ``${env:OTEL_GATEWAY_TLS_CA}``.
+        min_version: gateway and sampler: the oldest TLS version the receivers accept,
+            ``"1.2"`` or ``"1.3"``; default: ``"1.2"``.
     """
 
     server_name: str = GATEWAY_ALIAS
@@ -110,15 +118,17 @@ class GatewayTlsOptions:
 
 
 def check_gateway_tls(value: object, *, preset: str) -> None:
-    """``gateway_tls`` fits ``preset``: a GatewayTlsOptions for an agent or a gateway only."""
+    """``gateway_tls`` fits ``preset``: a GatewayTlsOptions for an agent, a gateway or a
+    sampler (which serves the gateway's certificate to the routing gateway) only.
+    """
     if value is None:
         return
     if not isinstance(value, GatewayTlsOptions):
         raise fail("gateway_tls", "must be a GatewayTlsOptions or None", value, error=ConfigError)
-    if preset not in ("agent", "gateway"):
+    if preset not in ("agent", "gateway", "sampler"):
         raise fail(
             "gateway_tls",
-            f"only the agent and gateway presets speak to each other (preset {preset!r})",
+            f"only the agent, gateway and sampler presets speak to each other (preset {preset!r})",
             value,
             error=ConfigError,
         )
@@ -129,6 +139,21 @@ def receiver_tls(tls: GatewayTlsOptions) -> dict[str, Any]:
     return {
         "cert_pem": env_ref(GATEWAY_TLS_CERT_ENV),
         "key_pem": env_ref(GATEWAY_TLS_KEY_ENV),
+        "min_version": tls.min_version,
+    }
+
+
+def routing_tls(tls: GatewayTlsOptions | None) -> dict[str, Any]:
+    """The ``tls`` block of the routing gateway's exporter to the samplers.
+
+    Without TLS: plaintext. With it: the CA and the name the certificate carries, always as
+    ``server_name_override``, since the exporter dials the samplers' IP addresses.
+    """
+    if tls is None:
+        return {"insecure": True}
+    return {
+        "ca_pem": tls.ca_pem if tls.ca_pem is not None else env_ref(GATEWAY_TLS_CA_ENV),
+        "server_name_override": tls.server_name,
         "min_version": tls.min_version,
     }
 

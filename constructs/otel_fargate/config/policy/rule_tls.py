@@ -5,7 +5,9 @@ library offers). With TLS on the agent → gateway hop: the gateway's OTLP recei
 with their certificate and key, at or above ``gateway_tls.min_version``; every exporter of an
 agent that dials the gateway's address verifies it with the CA (no ``insecure``, no
 ``insecure_skip_verify``) and sends the token, so a second copy of the gateway exporter under
-another name cannot carry telemetry or the token in the clear.
+another name cannot carry telemetry or the token in the clear. In a scale tier the samplers'
+receiver serves the same certificate, and every ``load_balancing`` exporter of the routing
+gateway verifies it with the CA.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def check_min_versions(config: Mapping[str, Any], ctx: GuardContext) -> None:
             continue
         given = site.value.get("min_version")
         floor = MIN_TLS_VERSION
-        if ctx.preset == "gateway" and site.server and ctx.gateway_tls_min_version is not None:
+        serves = ctx.preset in ("gateway", "sampler") and site.server
+        if serves and ctx.gateway_tls_min_version is not None:
             floor = ctx.gateway_tls_min_version
         if given is not None and _version(given) < _version(floor):
             raise ConfigError(
@@ -63,9 +66,26 @@ def _check_gateway_receivers(config: Mapping[str, Any], ctx: GuardContext) -> No
             if not _tls_holds(tls, ("cert_pem", "cert_file"), ("key_pem", "key_file")):
                 raise ConfigError(
                     f"{ctx.layer}: receivers.{rid}.protocols.{proto}.tls: the gateway has "
-                    f"tls=GatewayTls(...), so every OTLP receiver must serve TLS with its "
-                    f"certificate and key; a layer removed it (no opt-out), got {tls!r}"
+                    f"tls=GatewayTls(...), so every OTLP receiver of the {ctx.preset} must "
+                    f"serve TLS with its certificate and key; a layer removed it (no "
+                    f"opt-out), got {tls!r}"
                 )
+
+
+def _check_routing_exporters(config: Mapping[str, Any], ctx: GuardContext) -> None:
+    for eid, settings in mappings(config.get("exporters")):
+        if component_type(eid) not in ("load_balancing", "loadbalancing"):
+            continue
+        protocol = settings.get("protocol")
+        otlp = protocol.get("otlp") if isinstance(protocol, Mapping) else None
+        tls = otlp.get("tls") if isinstance(otlp, Mapping) else None
+        if not _tls_holds(tls, ("ca_pem", "ca_file")):
+            raise ConfigError(
+                f"{ctx.layer}: exporters.{eid}.protocol.otlp.tls: the gateway has "
+                f"tls=GatewayTls(...), so it must verify the samplers with the CA (ca_pem, no "
+                f"insecure or insecure_skip_verify); a layer removed that (no opt-out), got "
+                f"{tls!r}"
+            )
 
 
 def _sends_token(settings: Mapping[str, Any]) -> bool:
@@ -99,7 +119,9 @@ def check_tls(config: Mapping[str, Any], ctx: GuardContext) -> None:
     check_min_versions(config, ctx)
     if ctx.gateway_tls_min_version is None:
         return
-    if ctx.preset == "gateway":
+    if ctx.preset in ("gateway", "sampler"):
         _check_gateway_receivers(config, ctx)
+    if ctx.preset == "gateway":
+        _check_routing_exporters(config, ctx)
     if ctx.preset == "agent" and ctx.gateway_endpoint is not None:
         _check_agent_exporters(config, ctx)

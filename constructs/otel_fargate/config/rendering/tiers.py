@@ -10,6 +10,7 @@ from otel_fargate.config.core.values import SIGNALS, Signal
 from otel_fargate.config.exporters import Exporter, RetryOnFailure, SendingQueue
 from otel_fargate.config.exporters.base import helper_settings
 from otel_fargate.config.options.collector import CollectorConfigOptions
+from otel_fargate.config.options.tls import routing_tls
 from otel_fargate.names import MAX_EXPORT_BATCH_BYTES
 
 #: A routing gateway's exporter to the samplers.
@@ -26,14 +27,16 @@ def trace_routing(options: CollectorConfigOptions) -> Config:
     Its own queue and retries sit in front of the ring (the per-sampler clients neither queue
     nor retry), so data a sampler refused is routed again on the ring as it is then. The
     queue splits batches above ``MAX_EXPORT_BATCH_BYTES`` before the ring, so what one
-    sampler gets (a share of one batch) never exceeds what its receiver accepts.
+    sampler gets (a share of one batch) never exceeds what its receiver accepts. With
+    ``gateway_tls`` the per-sampler clients verify the samplers, which serve the gateway's
+    certificate.
     """
     routing = options.trace_routing
     if options.preset != "gateway" or routing is None:
         return {}
     otlp = {
         "timeout": "5s",
-        "tls": {"insecure": True},
+        "tls": routing_tls(options.gateway_tls),
         "sending_queue": {"enabled": False},
         "retry_on_failure": {"enabled": False},
     }
