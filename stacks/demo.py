@@ -64,6 +64,41 @@ class DemoStack(Stack):
                 setting=f"environments.{settings.name}.log_retention_days",
             ),
         )
+        app, web = self._apps(task_definition, settings, app_logs)
+        self.sidecar = CollectorSidecar(
+            self,
+            "Otel",
+            task_definition=task_definition,
+            app_containers=[app, web],
+            gateway=gateway,
+            environment_name=settings.name,
+            service_name="demo",
+            cpu=demo.collector_cpu,
+            memory_mib=demo.collector_memory_mib,
+            app_protocol="grpc",
+            log_retention_days=settings.log_retention_days,
+            telemetry_log_removal_policy=settings.telemetry_log_removal_policy,
+        )
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            cluster=cluster,
+            task_definition=task_definition,
+            desired_count=demo.desired_count,
+            min_healthy_percent=100,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            service_connect_configuration=gateway.service_connect_client(),
+        )
+
+    @staticmethod
+    def _apps(
+        task_definition: ecs.FargateTaskDefinition,
+        settings: EnvironmentSettings,
+        app_logs: logs.ILogGroup,
+    ) -> tuple[ecs.ContainerDefinition, ecs.ContainerDefinition]:
+        """The load generator and the web service, half of the apps' CPU each."""
+        demo = settings.demo
         app = task_definition.add_container(
             "app",
             container_name="demo-app",
@@ -97,28 +132,4 @@ class DemoStack(Stack):
             # asks the InstrumentApp Aspect (added per environment) for the Node.js agent
             docker_labels={INSTRUMENT_LABEL: "nodejs"},
         )
-        self.sidecar = CollectorSidecar(
-            self,
-            "Otel",
-            task_definition=task_definition,
-            app_containers=[app, web],
-            gateway=gateway,
-            environment_name=settings.name,
-            service_name="demo",
-            cpu=demo.collector_cpu,
-            memory_mib=demo.collector_memory_mib,
-            app_protocol="grpc",
-            log_retention_days=settings.log_retention_days,
-            telemetry_log_removal_policy=settings.telemetry_log_removal_policy,
-        )
-        self.service = ecs.FargateService(
-            self,
-            "Service",
-            cluster=cluster,
-            task_definition=task_definition,
-            desired_count=demo.desired_count,
-            min_healthy_percent=100,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            service_connect_configuration=gateway.service_connect_client(),
-        )
+        return app, web
