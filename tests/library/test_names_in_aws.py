@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from otel_fargate.config import CollectorConfigOptions, ConfigError, DebugExporter, render
+from otel_fargate.config import (
+    CollectorConfigOptions,
+    ConfigError,
+    DebugExporter,
+    SecretRef,
+    render,
+)
 
 from tests.library.guard_cases import HOSTILE, LEGITIMATE, Case, options
 
@@ -58,3 +64,18 @@ def test_the_reserved_prefix_cases_are_in_the_table() -> None:
     refused = {case.id for case in HOSTILE if "reserved" in case.id or "vended" in case.id}
     accepted = {case.id for case in LEGITIMATE if "reserved" in case.id or case.id.startswith("adot-")}
     assert len(refused) >= 6 and len(accepted) >= 3
+
+
+@pytest.mark.parametrize("secret_id", ["${env:SECRET_NAME}", "team/${env:STAGE}/api-key", "/team/${STAGE}/key"])
+def test_a_secret_named_with_a_variable_is_refused(secret_id: str) -> None:
+    # GIVEN a secret id holding a variable (the execution role's grant and ECS's valueFrom are
+    # written at synth; Secrets Manager and SSM names take no '$' or braces)
+    # WHEN it is given THEN it is refused, naming the setting and the value
+    with pytest.raises(ConfigError, match=r"^SecretRef\.secret_id: .*got '" + re.escape(secret_id) + "'$"):
+        SecretRef(env_name="API_KEY", secret_id=secret_id, kind="ssm" if secret_id.startswith("/") else "secretsmanager")
+
+
+@pytest.mark.parametrize("secret_id", ["team/prod/api-key", "${Token[TOKEN.123]}", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:team/key-AbCdEf"])
+def test_a_secret_named_plainly_or_by_a_cdk_token_is_accepted(secret_id: str) -> None:
+    # GIVEN a secret name, a CDK token (a secret from another stack) or an ARN THEN it is accepted
+    assert SecretRef(env_name="API_KEY", secret_id=secret_id).secret_id == secret_id
