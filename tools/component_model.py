@@ -44,6 +44,8 @@ from typing import Any
 
 import yaml
 
+from tools.component_keys import fill_health_check
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_FILE = REPO_ROOT / "constructs/otel_fargate/config/model/component_fields.json"
 MANIFEST = REPO_ROOT / "docker/builder-config.yaml"
@@ -305,54 +307,6 @@ def _supplement(entry: dict[str, Any], kind: str, ctype: str, version: str) -> N
     )
 
 
-#: The health_check extension's Config embeds ``internal/healthcheck``, a package with no schema
-#: at the pinned release, so its keys are read from that package's config.go files (listed in
-#: the entry's sources): the legacy HTTP server squashed at the top, then ``grpc``, ``http``,
-#: ``component_health``. The server blocks are the ones the OTLP receiver's schema describes.
-HEALTH_CHECK_SOURCES = [
-    f"{CONTRIB}/internal/healthcheck/config.go",
-    f"{CONTRIB}/internal/healthcheck/internal/grpc/config.go",
-    f"{CONTRIB}/internal/healthcheck/internal/httpserver/config.go",
-    f"{CONTRIB}/internal/healthcheck/internal/config/config.go",
-]
-_OTLP_ONLY = {"enabled", "traces_url_path", "metrics_url_path", "logs_url_path"}
-
-
-def health_check_keys(otlp: Mapping[str, Any]) -> dict[str, Any]:
-    """The health_check extension's key tree, from the OTLP receiver's server blocks."""
-    protocols = otlp["keys"]["protocols"]
-    http = {k: v for k, v in protocols["http"].items() if k not in _OTLP_ONLY}
-    grpc = {k: v for k, v in protocols["grpc"].items() if k not in _OTLP_ONLY}
-    path = {"enabled": None, "path": None}
-    return {
-        **http,
-        "path": None,
-        "response_body": {"healthy": None, "unhealthy": None},
-        "check_collector_pipeline": {
-            "enabled": None,
-            "interval": None,
-            "exporter_failure_threshold": None,
-        },
-        "use_v2": None,
-        "grpc": grpc,
-        "http": {**http, "config": path, "status": {**path, "include_attributes": None}},
-        "component_health": {
-            "include_permanent_errors": None,
-            "include_recoverable_errors": None,
-            "recovery_duration": None,
-        },
-    }
-
-
-def _fill_health_check(components: dict[str, dict[str, Any]], version: str) -> None:
-    entry = components["extensions"].get("health_check")
-    otlp = components["receivers"].get("otlp")
-    if entry is None or otlp is None or entry["keys"] is not None:
-        return
-    entry["keys"] = health_check_keys(otlp)
-    entry["source"] = sorted({*entry["source"], *(f"{s}@{version}" for s in HEALTH_CHECK_SOURCES)})
-
-
 def build(current: Mapping[str, Any], cache: Path) -> dict[str, Any]:
     """The whole model: derived entries for the manifest's modules found in ``cache``, the
     recorded entries of ``current`` for the others (and for the extra contrib components)."""
@@ -380,7 +334,7 @@ def build(current: Mapping[str, Any], cache: Path) -> dict[str, Any]:
         for ctype, entry in entries.items():
             if entry.get("derived") == "recorded":
                 components[kind].setdefault(ctype, entry)
-    _fill_health_check(components, versions[0])
+    fill_health_check(components, versions[0])
     if missing:
         raise SystemExit(
             "no schema in the module cache and no recorded entry for: " + ", ".join(missing)
