@@ -404,6 +404,10 @@ LEGITIMATE: list[Case] = [
           "overrides": {"exporters": {"awsemf/self": {"namespace": "${env:TEAM_NAMESPACE}"}}}}),
     Case("sidecar-stream-with-variable", "sidecar",
          {"environment": {"APP_VERSION": "1.2.3"}, "overrides": _cwlogs("/app/logs", log_stream_name="{TaskId}-${env:APP_VERSION}")}),
+    Case("sidecar-health-check-upstream-keys", "sidecar",  # keys from upstream's healthcheck README
+         {"overrides": {"extensions": {"health_check": {
+             "path": "/", "response_body": {"healthy": "ok", "unhealthy": "bad"},
+             "check_collector_pipeline": {"enabled": False, "interval": "5m", "exporter_failure_threshold": 5}}}}}),
     Case("sidecar-open-with-opt-out", "sidecar", {"allow_open_listeners": True, "overrides": _grpc(":4317")}),
     Case("gateway-zpages-with-opt-out", "gateway",
          {"allow_open_listeners": True, "overrides": _ext("zpages", {"endpoint": "0.0.0.0:55679"}, gateway=True)}),
