@@ -44,6 +44,8 @@ from typing import Any
 
 import yaml
 
+from tools.component_keys import fill_health_check
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_FILE = REPO_ROOT / "constructs/otel_fargate/config/model/component_fields.json"
 MANIFEST = REPO_ROOT / "docker/builder-config.yaml"
@@ -332,6 +334,7 @@ def build(current: Mapping[str, Any], cache: Path) -> dict[str, Any]:
         for ctype, entry in entries.items():
             if entry.get("derived") == "recorded":
                 components[kind].setdefault(ctype, entry)
+    fill_health_check(components, versions[0])
     if missing:
         raise SystemExit(
             "no schema in the module cache and no recorded entry for: " + ", ".join(missing)

@@ -15,7 +15,9 @@ from typing import Any
 
 import yaml
 from otel_fargate.config import (
+    AwsOtlpExporter,
     CloudWatchEmfExporter,
+    CloudWatchLogsExporter,
     CollectorConfigOptions,
     DebugExporter,
     OtlpExporter,
@@ -270,7 +272,58 @@ _TLS = [
          r"exporters\.otlp_grpc/x\.tls\.min_version: must be 1\.2 or above.*no opt-out, got '1\.1'"),
 ]
 
-HOSTILE: list[Case] = [*_LISTENERS, *_GATEWAY_AUTH, *_CREDENTIALS, *_PROVIDERS, *_TLS]
+_EXISTING = r"name it in existing_log_groups \(log_group_exists=True on a typed exporter\)"
+_WIDENS = r"would widen the IAM grant to every group of that prefix.*"
+_VARIABLE = r"cannot hold a variable the collector expands only at start.*through environment= \(filled in at synth\)"
+_SELF_GROUP = {"log_retention": None}  # the self-telemetry group sets a retention; placeholders may not
+
+
+def _cwlogs(group: str, **extra: Any) -> dict[str, Any]:
+    retry = {"retry_on_failure": {"max_elapsed_time": "20s"}}  # with 3 SDK attempts of 30 s, fits 120 s
+    return _exporter("awscloudwatchlogs/x", {"log_group_name": group, "log_stream_name": "app", **retry, **extra}, "logs")
+
+
+_AWS_NAMES = [
+    Case("sidecar-typed-cwlogs-reserved", "sidecar", {"exporters": (CloudWatchLogsExporter(log_group_name="/aws/ecs/app"),)},
+         rf"exporters\.awscloudwatchlogs\.log_group_name: '/aws/ecs/app' is under a prefix reserved to AWS.*{_EXISTING}"),
+    Case("sidecar-typed-emf-reserved-placeholder", "sidecar",
+         {"exporters": (CloudWatchEmfExporter(namespace="App", log_group_name="/aws/ecs/{TaskId}"),)},
+         rf"exporters\.awsemf\.log_group_name: '/aws/ecs/\{{TaskId\}}' is under a prefix reserved.*{_EXISTING}"),
+    Case("sidecar-self-group-reserved-placeholder", "sidecar",
+         {"overrides": {"exporters": {"awsemf/self": {"log_group_name": "/aws/{ServiceName}/metrics", **_SELF_GROUP}}}},
+         rf"exporters\.awsemf/self\.log_group_name: .*{_WIDENS}, got '/aws/\{{ServiceName\}}/metrics' \(no opt-out\)"),
+    Case("agent-cwlogs-override-reserved-placeholder", "agent", {"overrides": _cwlogs("/aws/lambda/{TaskDefinitionFamily}")},
+         rf"exporters\.awscloudwatchlogs/x\.log_group_name: '/aws/lambda/\{{TaskDefinitionFamily\}}' is under a prefix reserved.*{_EXISTING}"),
+    Case("gateway-override-vended-prefix", "gateway",
+         {"overrides": _cwlogs("aws/spans")},
+         rf"exporters\.awscloudwatchlogs/x\.log_group_name: 'aws/spans' is under a prefix reserved to AWS.*{_EXISTING}"),
+    Case("sampler-emf-reserved-fixed", "sampler",
+         {"overrides": {"exporters": {"awsemf/self": {"log_group_name": "/aws/containerinsights/otel"}}}},
+         rf"exporters\.awsemf/self\.log_group_name: '/aws/containerinsights/otel' is under a prefix reserved.*{_EXISTING}"),
+    Case("sidecar-existing-reserved-still-no-early-placeholder", "sidecar",
+         {"overrides": _cwlogs("/aws/{TaskId}"), "existing_log_groups": ("/aws/{TaskId}",)},
+         r"exporters\.awscloudwatchlogs/x\.log_group_name: .*widen.*got '/aws/\{TaskId\}' \(no opt-out\)"),
+    Case("sidecar-reserved-placeholder-mid-segment", "sidecar", {"overrides": _cwlogs("/aws/ecs{TaskId}/x")},
+         r"exporters\.awscloudwatchlogs/x\.log_group_name: .*widen.*got '/aws/ecs\{TaskId\}/x' \(no opt-out\)"),
+    Case("sidecar-vended-prefix-placeholder", "sidecar", {"overrides": _cwlogs("aws/{TaskId}")},
+         r"exporters\.awscloudwatchlogs/x\.log_group_name: .*widen.*got 'aws/\{TaskId\}' \(no opt-out\)"),
+    Case("sidecar-otlp-logs-header-reserved-placeholder", "sidecar",
+         {"exporters": (AwsOtlpExporter(signal="logs", region="eu-west-1", log_group_name="/app/logs", log_stream_name="s"),),
+          "overrides": {"exporters": {"otlp_http/aws_logs": {"headers": {"x-aws-log-group": "/aws/{TaskId}/x"}}}}},
+         r"exporters\.otlp_http/aws_logs\.headers\.x-aws-log-group: .*widen.*got '/aws/\{TaskId\}/x' \(no opt-out\)"),
+    Case("sidecar-self-namespace-variable", "sidecar",
+         {"overrides": {"exporters": {"awsemf/self": {"namespace": "${env:TEAM_NAMESPACE}"}}}},
+         rf"exporters\.awsemf/self\.namespace: names a CloudWatch namespace.*{_VARIABLE}, got '\$\{{env:TEAM_NAMESPACE\}}'"),
+    Case("gateway-self-namespace-bare-variable", "gateway",
+         {"overrides": {"exporters": {"awsemf/self": {"namespace": "Team/${NS}"}}}},
+         rf"exporters\.awsemf/self\.namespace: .*{_VARIABLE}, got 'Team/\$\{{NS\}}'"),
+    Case("sidecar-cwlogs-group-variable", "sidecar", {"overrides": _cwlogs("/app/${env:TEAM}")},
+         rf"exporters\.awscloudwatchlogs/x\.log_group_name: names a log group.*{_VARIABLE}, got '/app/\$\{{env:TEAM\}}'"),
+    Case("sidecar-cwlogs-region-variable", "sidecar", {"overrides": _cwlogs("/app/logs", region="${env:TARGET_REGION}")},
+         rf"exporters\.awscloudwatchlogs/x\.region: names the region of an IAM grant.*{_VARIABLE}, got '\$\{{env:TARGET_REGION\}}'"),
+]
+
+HOSTILE: list[Case] = [*_LISTENERS, *_GATEWAY_AUTH, *_CREDENTIALS, *_PROVIDERS, *_TLS, *_AWS_NAMES]
 
 # --- legitimate ------------------------------------------------------------------------
 
@@ -278,6 +331,9 @@ _ADOT_ENV = {
     "AWS_PROMETHEUS_ENDPOINT": "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-0123abcd/api/v1/remote_write",
     "AWS_PROMETHEUS_SCRAPING_ENDPOINT": "127.0.0.1:9404",
 }
+#: ADOT's samples write AWS's own groups, which an earlier ADOT deployment (or Container
+#: Insights) created: named as existing, as README's "Coming from ADOT" says.
+_ADOT_GROUPS = ("/aws/ecs/application/metrics", "/aws/ecs/containerinsights/{ClusterName}/performance")
 _ADOT_SAMPLES = sorted(p for p in ADOT.glob("*.yaml") if p.name != "otel-instance-metrics-config.yaml")
 
 LEGITIMATE: list[Case] = [
@@ -332,6 +388,26 @@ LEGITIMATE: list[Case] = [
           "exporters": (CloudWatchEmfExporter(namespace="App", log_group_name="/app/m"),)}),
     Case("sidecar-filter", "sidecar",
          {"processors": {"filter/health": {"error_mode": "ignore", "traces": {"span": ['attributes["http.target"] == "/health"']}}}}),
+    Case("sidecar-existing-reserved-group-typed", "sidecar",
+         {"exporters": (CloudWatchLogsExporter(log_group_name="/aws/ecs/app", log_group_exists=True),)}),
+    Case("gateway-existing-reserved-group-override", "gateway",
+         {"overrides": _cwlogs("/aws/ecs/app"), "existing_log_groups": ("/aws/ecs/app",)}),
+    Case("sidecar-own-prefix-like-aws", "sidecar",
+         {"exporters": (CloudWatchLogsExporter(log_group_name="/awsome/{TaskId}"),
+                        CloudWatchEmfExporter(namespace="App", log_group_name="/aws-team/metrics"))}),
+    Case("agent-aws-inside-own-prefix", "agent", {"overrides": _cwlogs("/team/aws/{TaskId}")}),
+    Case("sidecar-emf-region-of-the-task", "sidecar",
+         {"exporters": (CloudWatchEmfExporter(namespace="App", log_group_name="/app/m"),),
+          "overrides": {"exporters": {"awsemf": {"region": "${env:AWS_REGION}"}}}}),
+    Case("sidecar-namespace-from-plain-variable", "sidecar",
+         {"environment": {"TEAM_NAMESPACE": "Team/Collector"},
+          "overrides": {"exporters": {"awsemf/self": {"namespace": "${env:TEAM_NAMESPACE}"}}}}),
+    Case("sidecar-stream-with-variable", "sidecar",
+         {"environment": {"APP_VERSION": "1.2.3"}, "overrides": _cwlogs("/app/logs", log_stream_name="{TaskId}-${env:APP_VERSION}")}),
+    Case("sidecar-health-check-upstream-keys", "sidecar",  # keys from upstream's healthcheck README
+         {"overrides": {"extensions": {"health_check": {
+             "path": "/", "response_body": {"healthy": "ok", "unhealthy": "bad"},
+             "check_collector_pipeline": {"enabled": False, "interval": "5m", "exporter_failure_threshold": 5}}}}}),
     Case("sidecar-open-with-opt-out", "sidecar", {"allow_open_listeners": True, "overrides": _grpc(":4317")}),
     Case("gateway-zpages-with-opt-out", "gateway",
          {"allow_open_listeners": True, "overrides": _ext("zpages", {"endpoint": "0.0.0.0:55679"}, gateway=True)}),
@@ -344,7 +420,8 @@ LEGITIMATE: list[Case] = [
     *(
         Case(f"adot-{path.stem}", "sidecar", # ADOT's samples listen on 0.0.0.0: accepted with the documented opt-out, as in
         # tests/library/test_adot_samples.py
-        {"replacement": path.read_text(), "environment": _ADOT_ENV, "allow_open_listeners": True})
+        {"replacement": path.read_text(), "environment": _ADOT_ENV, "allow_open_listeners": True,
+         "existing_log_groups": _ADOT_GROUPS})
         for path in _ADOT_SAMPLES
     ),
 ]

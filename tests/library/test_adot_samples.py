@@ -20,6 +20,8 @@ ENVIRONMENT = {
     "AWS_PROMETHEUS_ENDPOINT": WORKSPACE,
     "AWS_PROMETHEUS_SCRAPING_ENDPOINT": "127.0.0.1:9404",
 }
+#: The groups the samples write, under the /aws/ prefix, which only existing groups may use.
+ADOT_GROUPS = ["/aws/ecs/application/metrics", "/aws/ecs/containerinsights/{ClusterName}/performance"]
 XRAY = {"xray:PutTraceSegments"}
 SAMPLING = {"xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries"}
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
@@ -65,6 +67,7 @@ def _sidecar(sample: str, image: str) -> Any:
         image=IMAGES[image](),
         config_replacement=(ADOT / sample).read_text(),
         environment=ENVIRONMENT,
+        existing_log_groups=ADOT_GROUPS,  # AWS's own groups, created by an earlier ADOT deployment
         allow_open_listeners=True,  # ADOT's samples listen on 0.0.0.0, reachable in the task
         monitoring=False,  # the samples publish no self-metrics
     )

@@ -14,6 +14,7 @@ from otel_fargate.checks import fail
 from otel_fargate.config import CollectorConfigOptions, Exporter, RenderedConfig, render
 from otel_fargate.config.core.values import component_type
 from otel_fargate.config.options.collector import Preset
+from otel_fargate.config.rendering.render import with_environment
 from otel_fargate.monitoring import CollectorMonitoring, monitor_collector
 from otel_fargate.monitoring.gates import gate_service
 from otel_fargate.names import SELF_PIPELINE_ID, self_telemetry_log_group
@@ -125,7 +126,8 @@ def _monitoring(
 ) -> CollectorMonitoring | None:
     if not options.monitoring:
         return None
-    namespace = self_metrics_namespace(rendered.config)
+    # the namespace as the collector will see it: plain variables filled in, as for the IAM
+    namespace = self_metrics_namespace(with_environment(rendered.config, rendered.environment))
     if namespace is None:
         Annotations.of(scope).add_warning_v2(
             "otel-fargate:monitoring-without-metrics",

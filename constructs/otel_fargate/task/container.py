@@ -29,6 +29,7 @@ from otel_fargate.task.image import BoundImage
 from otel_fargate.task.options import CollectorOptions
 from otel_fargate.task.permissions import grant_collector_permissions, stack_creates_log_group
 from otel_fargate.task.secrets import ecs_secrets, grant_key_decrypt
+from otel_fargate.task.synth import add_check, definition_size
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,9 +67,12 @@ def add_collector(
 ) -> CollectorParts:
     """Add everything a collector running ``spec.rendered`` needs to ``task_definition``: its
     container, its log group, the exporters' log groups, the IAM its exporters need, and its
-    secrets (``spec.extra_secrets`` plus the config's own).
+    secrets (``spec.extra_secrets`` plus the config's own); and the synth check that the task
+    definition, as finished, stays within ECS's size limit (every role: sidecar, agent,
+    gateway, sampler).
     """
     _check_provided(spec)
+    add_check(scope, lambda: definition_size(task_definition))
     retention = spec.options.log_retention_days
     log_group = logs.LogGroup(scope, "Logs", retention=log_retention(retention))
     container = _add_container(scope, task_definition, spec, log_group)

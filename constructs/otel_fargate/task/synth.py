@@ -59,7 +59,6 @@ def task_fits(task_definition: ecs.TaskDefinition, *, service_connect: bool) -> 
             f"{used_memory} MiB{beside}, more than the task's {task_memory} MiB; give the task "
             f"more memory or its containers less, got {used_memory + proxy} MiB in all"
         )
-    problems.extend(definition_size(task_definition))
     if task_cpu is not None and used_cpu > task_cpu:
         problems.append(
             f"cpu: the containers of task {task_definition.node.path} reserve {used_cpu} CPU "

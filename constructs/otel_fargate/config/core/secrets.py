@@ -23,6 +23,8 @@ __all__ = [
     "env_ref",
 ]
 
+#: A CDK token as the CDK writes it into a string (CloudFormation resolves it).
+_CDK_TOKEN = re.compile(r"\$\{Token\[[A-Za-z0-9_.\-]+\]\}")
 _KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 
 #: Environment variable names the collector configuration may reference.
@@ -81,6 +83,13 @@ class SecretRef:
             raise ConfigError(
                 f"SecretRef.secret_id: must be a non-empty secret name or ARN, "
                 f"got {self.secret_id!r}"
+            )
+        if "${" in _CDK_TOKEN.sub("", self.secret_id):
+            raise ConfigError(
+                f"SecretRef.secret_id: names a secret the execution role is granted at synth, and "
+                f"neither Secrets Manager nor SSM names hold '$' or braces, so a variable here "
+                f"would fail the deploy; give the name or ARN itself (a CDK token, such as a "
+                f"secret's secret_name, is fine), got {self.secret_id!r}"
             )
         if self.kind not in ("secretsmanager", "ssm"):
             raise ConfigError(

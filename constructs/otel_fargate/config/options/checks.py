@@ -9,6 +9,7 @@ from otel_fargate.checks import check_int, check_retention_days, fail
 from otel_fargate.config.core.secrets import RESERVED_ENV_NAMES, check_env_name
 from otel_fargate.config.core.values import FrozenMap
 from otel_fargate.config.exporters.base import Exporter
+from otel_fargate.config.policy.aws_names import is_reserved_log_group
 from otel_fargate.errors import ConfigError, OtelFargateError
 from otel_fargate.names import MAX_STOP_TIMEOUT_SECONDS, MIN_STOP_TIMEOUT_SECONDS
 
@@ -121,11 +122,12 @@ def check_self_telemetry(
         not isinstance(log_group, str)
         or not log_group.strip()
         or "${" in log_group
-        or log_group.startswith("/aws/")
+        or is_reserved_log_group(log_group)
     ):
         raise ConfigError(
             f"self_telemetry_log_group: must be a non-empty log group name outside the "
-            f"reserved /aws/ prefix, without ${{ (it names an IAM grant), got {log_group!r}"
+            f"prefixes reserved to AWS (/aws/, aws/), without ${{ (it names an IAM grant), "
+            f"got {log_group!r}"
         )
     check_retention_days(
         "self_telemetry_retention_days", retention_days, error=ConfigError

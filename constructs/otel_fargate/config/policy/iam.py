@@ -14,6 +14,7 @@ from typing import Any
 from otel_fargate.config.core.log_groups import check_log_group_name
 from otel_fargate.config.core.values import component_type
 from otel_fargate.config.model.aliases import spellings
+from otel_fargate.config.policy.aws_names import aws_name, aws_region, check_reserved_log_group
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,12 +91,17 @@ def _int(value: Any) -> int | None:
 def _log_group_of(eid: str, kind: str, settings: Mapping[str, Any]) -> LogGroupWrite | None:
     """The group an awsemf or awscloudwatchlogs exporter writes (and creates when missing)."""
     default_group = "/metrics/default" if kind == "awsemf" else None
-    group = _str(settings.get("log_group_name", default_group))
+    where = f"exporters.{eid}"
+    group = aws_name(
+        settings.get("log_group_name", default_group),
+        setting=f"{where}.log_group_name",
+        names="a log group",
+    )
     if group is None:
         return None
     check_log_group_name(
         group,
-        setting=f"exporters.{eid}.log_group_name",
+        setting=f"{where}.log_group_name",
         retention=settings.get("log_retention"),
     )
     return LogGroupWrite(
@@ -104,7 +110,7 @@ def _log_group_of(eid: str, kind: str, settings: Mapping[str, Any]) -> LogGroupW
         stream_name=_str(settings.get("log_stream_name")),
         creates_group=True,
         exporter=eid,
-        region=_str(settings.get("region")),
+        region=aws_region(settings.get("region"), setting=f"{where}.region"),
     )
 
 
@@ -120,11 +126,26 @@ def _sigv4_signer(
     return signer if isinstance(signer, Mapping) else None
 
 
+def _namespace(eid: str, settings: Mapping[str, Any]) -> str:
+    """The CloudWatch namespace an awsemf exporter publishes into."""
+    namespace = aws_name(
+        settings.get("namespace"),
+        setting=f"exporters.{eid}.namespace",
+        names="a CloudWatch namespace (the dashboard and alarms read it)",
+    )
+    return namespace or "default"
+
+
 def _otlp_logs_group(
-    eid: str, settings: Mapping[str, Any], region: str | None
+    eid: str, settings: Mapping[str, Any], signer: Mapping[str, Any]
 ) -> LogGroupWrite | None:
+    signer_id = settings["auth"]["authenticator"]
+    region = aws_region(signer.get("region"), setting=f"extensions.{signer_id}.region")
     headers = settings.get("headers") or {}
-    group = _str(headers.get("x-aws-log-group"))
+    where = f"exporters.{eid}.headers"
+    group = aws_name(
+        headers.get("x-aws-log-group"), setting=f"{where}.x-aws-log-group", names="a log group"
+    )
     if group is None:
         return None
     return LogGroupWrite(
@@ -135,6 +156,12 @@ def _otlp_logs_group(
         exporter=eid,
         region=region,
     )
+
+
+def _setting(group: LogGroupWrite) -> str:
+    """The setting that names ``group``'s log group."""
+    key = "log_group_name" if group.creates_group else "headers.x-aws-log-group"
+    return f"exporters.{group.exporter}.{key}"
 
 
 _REMOTE_WRITE = spellings("exporters", "prometheus_remote_write")
@@ -195,7 +222,7 @@ def iam_for(config: Mapping[str, Any], *, existing_log_groups: Iterable[str] = (
         if kind in ("awsemf", "awscloudwatchlogs"):
             groups.append(_log_group_of(eid, kind, settings))
         if kind == "awsemf":
-            namespaces.add(_str(settings.get("namespace")) or "default")
+            namespaces.add(_namespace(eid, settings))
         signer = _sigv4_signer(settings, extensions) if kind in _OTLP_HTTP else None
         if kind == "awsxray":
             services.add("xray-segments")
@@ -205,8 +232,11 @@ def iam_for(config: Mapping[str, Any], *, existing_log_groups: Iterable[str] = (
         elif signer is not None:
             services.add(str(signer.get("service")))
             if signer.get("service") == "logs":
-                groups.append(_otlp_logs_group(eid, settings, _str(signer.get("region"))))
-    existing = set(existing_log_groups)
+                groups.append(_otlp_logs_group(eid, settings, signer))
+    existing = frozenset(existing_log_groups)
+    for group in groups:
+        if group is not None:
+            check_reserved_log_group(group.name, setting=_setting(group), existing=existing)
     written = [
         replace(group, creates_group=False) if group.name in existing else group
         for group in groups
