@@ -526,6 +526,10 @@ _VALID: dict[str, Any] = {
         ({"refused_threshold": -0.5}, r"refused_threshold: must be a number >= 0, got -0.5"),
         ({"restart_threshold": -1}, r"restart_threshold: must be a number >= 0, got -1"),
         (
+            {"self_telemetry_interval_seconds": 0},
+            r"self_telemetry_interval_seconds: must be a whole number >= 1, got 0",
+        ),
+        (
             {"dashboard_name": "my dashboard"},
             r"dashboard_name: must be 1-255 letters, digits, '-' or '_', got 'my dashboard'",
         ),

@@ -24,7 +24,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from otel_fargate.checks import check_choice, check_int, fail
+from otel_fargate.checks import check_choice, fail
 from otel_fargate.monitoring import alarms as table
 from otel_fargate.monitoring import gates, validation
 from otel_fargate.monitoring.dashboard import build_dashboard
@@ -169,7 +169,9 @@ class CollectorMonitoring(Construct):
             receivers=receivers,
         )
         validation.ecs_names(service is not None, ecs_cluster_name, ecs_service_name)
-        validation.evaluation(period_seconds, evaluation_periods, datapoints_to_alarm)
+        self.report_interval = validation.evaluation(
+            period_seconds, evaluation_periods, datapoints_to_alarm, self_telemetry_interval_seconds
+        )
         validation.thresholds(
             queue_percent=queue_utilization_threshold_percent,
             memory_percent=memory_utilization_threshold_percent,
@@ -177,18 +179,8 @@ class CollectorMonitoring(Construct):
             refused=refused_threshold,
             restarts=restart_threshold,
         )
-        name = (
-            validation.dashboard_name(dashboard_name, derived=False)
-            if dashboard_name is not None
-            else validation.dashboard_name(
-                f"{NAME_PREFIX}-{environment_name}-{service_name}", derived=True
-            )
-            + f"-{Stack.of(self).region}"
-        )
+        name = _dashboard_name(self, dashboard_name, f"{environment_name}-{service_name}")
         self.environment_name, self.service_name = environment_name, service_name
-        self.report_interval = check_int(
-            "self_telemetry_interval_seconds", self_telemetry_interval_seconds, low=1
-        )
         self.tier = check_choice("tier", tier, ("routing", "sampling", None))
         self.namespace, self.memory_limit_mib, self.sidecar = namespace, memory_limit_mib, sidecar
         self.ecs_cluster_name = service.cluster.cluster_name if service else ecs_cluster_name
@@ -328,6 +320,14 @@ class CollectorMonitoring(Construct):
         return self.crash_metric_filter.metric(
             statistic="Sum", period=self.metrics.period, label="crash lines"
         )
+
+
+def _dashboard_name(scope: Construct, given: str | None, environment_service: str) -> str:
+    """``given``, checked, or ``otel-fargate-<environment>-<service>-<region>``."""
+    if given is not None:
+        return validation.dashboard_name(given, derived=False)
+    derived = validation.dashboard_name(f"{NAME_PREFIX}-{environment_service}", derived=True)
+    return derived + f"-{Stack.of(scope).region}"
 
 
 def monitor_collector(
