@@ -369,3 +369,24 @@ def test_a_failed_gateway_rollout_gives_the_lock_back(env: Env) -> None:
     assert code == 1 and "Nothing was promoted" in err
     # nothing to continue: the next run starts over instead of being refused
     assert _lock_is_free(env)
+
+
+def test_a_lock_refused_with_no_holder_stops_instead_of_spinning(env: Env) -> None:
+    # GIVEN Secrets Manager refusing the lock label although no version holds it
+    def refused(real: Any, **kwargs: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "InvalidParameterException", "Message": "too many labels"}},
+            "UpdateSecretVersionStage",
+        )
+
+    env.overrides[("secretsmanager", "update_secret_version_stage")] = refused
+    # WHEN a rotation starts THEN it gives up after three attempts, changing no token
+    code, _, err = _run(env)
+    assert (code, err) == (
+        2,
+        f"error: Secrets Manager refused the staging label {LOCK_STAGE} on "
+        "GatewayTokenPrevious2A7D-def while no version holds it; no token was changed\n",
+    )
+    attempts = [c for c in env.calls if c[1] == "update_secret_version_stage"]
+    assert len(attempts) == 3
+    assert (env.value(env.current_arn), env.value(env.previous_arn)) == (OLD_TOKEN, UNUSED_PREVIOUS)

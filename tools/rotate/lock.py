@@ -145,10 +145,17 @@ def acquire(
     )
     deadline = waiting.clock() + waiting.timeout
     told: str | None = None
+    unexplained = 0
     while not _lock_stage(clients, secret, MoveToVersionId=mine.version):
         holder = holder_of(clients, secret)
-        if holder is None:
-            continue  # released between our attempt and our look: try again
+        if holder is None:  # released between our attempt and our look: try again, twice
+            unexplained += 1
+            if unexplained > 2:
+                raise RotateError(
+                    f"Secrets Manager refused the staging label {LOCK_STAGE} on {secret.name} "
+                    "while no version holds it; no token was changed"
+                )
+            continue
         if not wait:
             raise RotationFailed(refusal(secret, holder))
         if waiting.clock() >= deadline:
