@@ -105,7 +105,8 @@ def _add_rotate_parser(commands: Any) -> None:
             "the new token current (the old one becomes the previous), then redeploy every ECS "
             "service of the region whose task definition reads the current token secret (the "
             "agents) and wait for them. Refuses while agent tasks older than the current token "
-            "are running."
+            "are running, and while another rotation holds the lock (a staging label on the "
+            "previous-token secret): --wait waits for it, --resume continues an interrupted one."
         ),
     )
     rotate.add_argument("--env", required=True, help="environment name (as in cdk.json)")
@@ -125,6 +126,17 @@ def _add_rotate_parser(commands: Any) -> None:
         action="store_true",
         help="rotate even while agent tasks older than the current token run (they would be "
         "refused afterwards)",
+    )
+    rotate.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another rotation holds the lock, wait for it (up to --timeout) instead of "
+        "refusing",
+    )
+    rotate.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted rotation that still holds the lock, from where it stopped",
     )
 
 
@@ -217,6 +229,8 @@ def _rotate(args: argparse.Namespace, factory: SessionFactory, out: TextIO, err:
             region=args.region,
             dry_run=args.dry_run,
             force=args.force,
+            wait=args.wait,
+            resume=args.resume,
             waiting=Waiting(timeout=args.timeout),
         )
     except VerifyError as error:

@@ -21,6 +21,8 @@ from otel_fargate.monitoring import (
     pipeline_components,
 )
 
+from tests.alarm_math import alarm_states, evaluate
+
 MIB = 1024 * 1024
 
 
@@ -100,6 +102,7 @@ def app_stacks() -> dict[str, Built]:
             ecs_service_name="shop",
             sidecar=True,
             container_insights_enhanced=True,
+            self_telemetry_interval_seconds=10,
             memory_utilization_threshold_percent=75,
             queue_utilization_threshold_percent=50,
         ),
@@ -523,6 +526,10 @@ _VALID: dict[str, Any] = {
         ({"refused_threshold": -0.5}, r"refused_threshold: must be a number >= 0, got -0.5"),
         ({"restart_threshold": -1}, r"restart_threshold: must be a number >= 0, got -1"),
         (
+            {"self_telemetry_interval_seconds": 0},
+            r"self_telemetry_interval_seconds: must be a whole number >= 1, got 0",
+        ),
+        (
             {"dashboard_name": "my dashboard"},
             r"dashboard_name: must be 1-255 letters, digits, '-' or '_', got 'my dashboard'",
         ),
@@ -564,15 +571,105 @@ def test_service_and_ecs_names_are_mutually_exclusive() -> None:
         )
 
 
-def test_heartbeat_breaches_when_the_collector_stops_reporting(app_stacks: dict[str, Built]) -> None:
-    # GIVEN a sidecar's monitoring WHEN its collector's own metrics stop arriving (a crash loop
-    # ECS gave up on, an OOM kill) THEN the heartbeat alarm counts the silence as breaching
-    for name in ("gateway", "sidecar"):
-        props = _alarm(app_stacks[name], "collector_heartbeat")
-        (stat,) = [q["MetricStat"] for q in props["Metrics"]]
-        assert stat["Metric"]["MetricName"] == telemetry.PROCESS_UPTIME
-        assert stat["Stat"] == "SampleCount"
-        assert props["ComparisonOperator"] == "LessThanThreshold"
-        assert props["Threshold"] == 1
+def _heartbeat(built: Built) -> tuple[str, dict[str, dict[str, Any]], dict[str, Any]]:
+    props = _alarm(built, "collector_heartbeat")
+    (expression,) = [q["Expression"] for q in props["Metrics"] if "Expression" in q]
+    return expression, _metric_stats(props), props
+
+
+def test_heartbeat_compares_reports_with_the_running_task_count(
+    app_stacks: dict[str, Built],
+) -> None:
+    # GIVEN monitoring of a gateway (own metrics every 60 s) and of a sidecar (every 10 s),
+    #       both with their ECS service known
+    expected = {"gateway": 1, "sidecar": 6}
+    for name, per_task in expected.items():
+        expression, stats, props = _heartbeat(app_stacks[name])
+        # THEN the alarm counts the tasks whose collector did not report in a period: running
+        #      tasks (Container Insights) minus uptime reports over one task's reports
+        assert expression == f"FILL(running, 1) - FILL(reports, 0) / {per_task}"
+        running, reports = stats["running"], stats["reports"]
+        assert running["Metric"]["Namespace"] == "ECS/ContainerInsights"
+        assert running["Metric"]["MetricName"] == "RunningTaskCount"
+        assert running["Stat"] == "Average"
+        assert {d["Name"] for d in running["Metric"]["Dimensions"]} == {
+            "ClusterName",
+            "ServiceName",
+        }
+        assert reports["Metric"]["MetricName"] == telemetry.PROCESS_UPTIME
+        assert reports["Stat"] == "SampleCount"
+        # AND one series for the whole service: no dimension per task, so the cost is flat
+        assert {d["Name"] for d in reports["Metric"]["Dimensions"]} == {
+            telemetry.DIMENSION_ENVIRONMENT,
+            telemetry.DIMENSION_SERVICE,
+        }
+        # AND half a task missing breaches, in 3 of 5 one-minute periods; silence breaches
+        assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0.5)
+        assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (5, 3)
         assert props["TreatMissingData"] == "breaching"
         assert "Look first" in props["AlarmDescription"]
+
+
+def test_heartbeat_without_a_task_count_assumes_one_task(app_stacks: dict[str, Built]) -> None:
+    expression, stats, _ = _heartbeat(app_stacks["sidecar_logs"])
+    assert expression == "1 - FILL(reports, 0) / 1"
+    assert set(stats) == {"reports"}
+
+
+def _heartbeat_states(
+    built: Built, running: list[float | None], reports: list[float | None]
+) -> list[str]:
+    """The heartbeat alarm of ``built``, evaluated minute by minute on recorded series."""
+    expression, _, props = _heartbeat(built)
+    values = [
+        evaluate(expression, {"running": r, "reports": n})
+        for r, n in zip(running, reports, strict=True)
+    ]
+    return alarm_states(
+        values,
+        threshold=props["Threshold"],
+        evaluation_periods=props["EvaluationPeriods"],
+        datapoints_to_alarm=props["DatapointsToAlarm"],
+        missing_breaches=props["TreatMissingData"] == "breaching",
+    )
+
+
+#: three healthy tasks, 6 reports a minute each, with one report landing a minute late or
+#: early now and then (push timing does not follow the period's edges)
+_HEALTHY = [18.0, 17.0, 19.0, 18.0, 18.0, 17.0, 19.0, 18.0, 18.0, 18.0]
+
+
+def test_heartbeat_one_silent_task_of_three_alarms_within_five_minutes(
+    app_stacks: dict[str, Built],
+) -> None:
+    # GIVEN three tasks; from minute 4 one collector is dead (its task still runs)
+    running = [3.0] * 10
+    reports = _HEALTHY[:4] + [12.0] * 6
+    states = _heartbeat_states(app_stacks["sidecar"], running, reports)
+    # THEN the alarm fires within five periods of the first silent minute, and not before
+    assert "ALARM" not in states[:4]
+    assert "ALARM" in states[4:9]
+    print(f"first ALARM {states.index('ALARM') - 4 + 1} minutes after the collector died")
+
+
+def test_heartbeat_healthy_tasks_stay_ok(app_stacks: dict[str, Built]) -> None:
+    assert set(_heartbeat_states(app_stacks["sidecar"], [3.0] * 10, _HEALTHY)) == {"OK"}
+
+
+def test_heartbeat_scaling_out_and_in_does_not_alarm(app_stacks: dict[str, Built]) -> None:
+    # GIVEN scale-out 3 -> 4 at minute 3, the new collector silent for its first whole minute
+    #       (counted RUNNING before its first push); then scale-in 4 -> 2 at minute 8, the
+    #       two stopping collectors silent for two minutes before ECS stops counting their
+    #       tasks (the 120 s stop timeout)
+    running = [3.0, 3.0, 3.0] + [4.0] * 7 + [2.0] * 4
+    reports = [18.0, 18.0, 18.0, 18.0] + [24.0] * 4 + [12.0] * 6
+    states = _heartbeat_states(app_stacks["sidecar"], running, reports)
+    # THEN no state is ALARM: at most two breaching periods in any five
+    assert set(states) == {"OK"}
+
+
+def test_heartbeat_silence_of_every_task_alarms(app_stacks: dict[str, Built]) -> None:
+    # GIVEN every collector and the task count silent (scaled to zero, or Insights gone)
+    running: list[float | None] = [3.0, 3.0, None, None, None, None]
+    states = _heartbeat_states(app_stacks["sidecar"], running, [18.0, 18.0] + [None] * 4)
+    assert states[-1] == "ALARM"

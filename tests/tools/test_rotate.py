@@ -163,13 +163,13 @@ class Env:
         found = []
         for service, operation, kwargs in self.calls:
             if (service, operation) == ("secretsmanager", "put_secret_value"):
+                if "VersionStages" in kwargs:  # a lock record, never a token
+                    continue
                 which = "current" if kwargs["SecretId"] == self.current_arn else "previous"
                 found.append(("put", which))
             elif (service, operation) == ("ecs", "update_service"):
                 found.append(("deploy", str(kwargs["service"]).rsplit("/", 1)[-1]))
         return found
-
-
 
 
 @pytest.fixture
@@ -236,7 +236,7 @@ def test_the_staged_token_is_the_one_promoted(env: Env) -> None:
     tokens = iter(["n" * 48])
     out = io.StringIO()
     rotate.rotate_token(env.session(), "dev", out=out, token_factory=lambda: next(tokens))
-    puts = [k for s, o, k in env.calls if o == "put_secret_value"]
+    puts = [k for s, o, k in env.calls if o == "put_secret_value" and "VersionStages" not in k]
     assert [(p["SecretId"], p["SecretString"]) for p in puts] == [
         (env.previous_arn, "n" * 48),
         (env.current_arn, "n" * 48),
@@ -417,7 +417,8 @@ def test_a_failed_agent_rollout_is_reported_after_the_promotion(env: Env) -> Non
     assert str(failed.value).startswith(
         "agent rollout failed: checkout (cluster apps): rollout FAILED"
     )
-    assert "redeploy those services before the next rotation" in str(failed.value)
+    assert "rotate-token --resume redeploys the agents again" in str(failed.value)
+    assert "The lock stays with run " in str(failed.value)
     assert env.value(env.previous_arn) == OLD_TOKEN
 
 
@@ -555,6 +556,8 @@ def test_a_token_read_from_a_json_key_is_refused(env: Env) -> None:
 
 def test_access_denied_on_the_first_write_changes_nothing(env: Env) -> None:
     def refused(real: Any, **kwargs: Any) -> dict[str, Any]:
+        if "VersionStages" in kwargs:  # the lock record
+            return dict(real.put_secret_value(**kwargs))
         raise ClientError(
             {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}},
             "PutSecretValue",
@@ -576,7 +579,8 @@ def test_a_failed_second_promotion_write_says_what_to_do(env: Env) -> None:
     puts: list[str] = []
 
     def put(real: Any, **kwargs: Any) -> dict[str, Any]:
-        puts.append(kwargs["SecretId"])
+        if "VersionStages" not in kwargs:  # not the lock record
+            puts.append(kwargs["SecretId"])
         if len(puts) == 3:
             raise ClientError(
                 {"Error": {"Code": "InternalServiceError", "Message": "try again"}},
@@ -588,7 +592,7 @@ def test_a_failed_second_promotion_write_says_what_to_do(env: Env) -> None:
     code, _, err = _run(env)
     assert code == 1
     assert "GatewayToken1F3C8BB1-abc holds the new token, but writing the old one into" in err
-    assert "redeploy the agents (they get the new token, which every gateway accepts)" in err
+    assert "run rotate-token --resume, which writes it again and redeploys the agents" in err
     assert not [c for c in env.calls if c[1] == "update_service" and "demo" in c[2]["service"]]
 
 
@@ -670,18 +674,67 @@ def test_the_readme_lists_exactly_the_permissions_a_rotation_calls(env: Env) -> 
     called = {_iam_action(service, operation) for service, operation, _ in env.calls}
     # THEN the README names exactly the actions it called
     assert iam_actions(documented) == called
-    # AND on the secrets the README says: the current token read, the previous one described,
-    #     both written
+    # AND on the secrets the README says: both tokens read and written, the previous one
+    #     described and its staging labels moved (the lock)
     on = {
         operation: {k["SecretId"] for s, o, k in env.calls if o == operation}
-        for operation in ("get_secret_value", "describe_secret", "put_secret_value")
+        for operation in (
+            "get_secret_value",
+            "describe_secret",
+            "put_secret_value",
+            "update_secret_version_stage",
+        )
     }
-    assert on["get_secret_value"] == {env.current_arn}
+    assert on["get_secret_value"] == {env.current_arn, env.previous_arn}
     assert on["describe_secret"] == {env.previous_arn}
     assert on["put_secret_value"] == {env.current_arn, env.previous_arn}
+    assert on["update_secret_version_stage"] == {env.previous_arn}
     for action, where in (
-        ("secretsmanager:GetSecretValue", "on the current token"),
-        ("secretsmanager:DescribeSecret", "on the previous one"),
-        ("secretsmanager:PutSecretValue", "on both"),
+        ("secretsmanager:GetSecretValue", "and `secretsmanager:PutSecretValue` on both tokens"),
+        ("secretsmanager:UpdateSecretVersionStage", "on the previous one (the lock)"),
     ):
         assert f"`{action}` {where}" in documented
+
+
+# ------------------------------------------------------------------------------ how agents name it
+
+
+def test_agents_are_found_by_full_arn_partial_arn_name_and_key(env: Env) -> None:
+    # GIVEN agents that name the current token as ECS accepts it: the full ARN (also what a
+    #       cross-stack reference resolves to), the partial ARN (no random suffix), the name,
+    #       and a key of the full or partial ARN; and services naming look-alike secrets
+    full = env.current_arn
+    partial = full.rsplit("-", 1)[0]
+    assert partial.endswith(":secret:GatewayToken1F3C8BB1-abc")
+    lookalike = env.sm.create_secret(Name="GatewayToken1F3C8BB1-abcd", SecretString="x")["ARN"]
+    named = {
+        "by-partial-arn": partial,
+        "by-partial-arn-key": partial + ":token::",
+        "by-full-arn-key": full + ":token::",
+        "imported": full,
+    }
+    for name, value_from in named.items():
+        env._service("apps", name, {"OTEL_GATEWAY_TOKEN": value_from})
+    env._service("apps", "lookalike-arn", {"OTEL_GATEWAY_TOKEN": lookalike})
+    env._service("apps", "lookalike-partial", {"OTEL_GATEWAY_TOKEN": lookalike.rsplit("-", 1)[0]})
+    env._service("apps", "other-region", {"T": partial.replace(REGION, "us-east-1")})
+    # WHEN the rotation plans
+    plan = rotate.rotate_token(env.session(), "dev", out=io.StringIO(), dry_run=True)
+    # THEN every way of naming it is found, and no look-alike
+    assert sorted(a.name for a in plan.agents) == sorted(["demo", "checkout", *named])
+
+
+def test_a_gateway_naming_its_tokens_by_partial_arn_is_rotated(env: Env) -> None:
+    def describe_task_definition(real: Any, **kwargs: Any) -> dict[str, Any]:
+        page: dict[str, Any] = real.describe_task_definition(**kwargs)
+        for container in page["taskDefinition"]["containerDefinitions"]:
+            for secret in container.get("secrets", []):
+                if secret["valueFrom"] in (env.current_arn, env.previous_arn):
+                    secret["valueFrom"] = secret["valueFrom"].rsplit("-", 1)[0]
+        return page
+
+    env.overrides[("ecs", "describe_task_definition")] = describe_task_definition
+    code, out, err = _run(env)
+    assert (code, err) == (0, "")
+    assert env.value(env.previous_arn) == OLD_TOKEN
+    assert "agents:         demo (cluster otel-dev), checkout (cluster apps)" in out

@@ -323,8 +323,6 @@ def _run(session: Any, *args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-
-
 @pytest.fixture
 def env() -> Iterator[Env]:
     with mock_aws():
@@ -581,9 +579,7 @@ def test_a_deployment_rolled_back_by_an_alarm_names_the_alarm(env: Env) -> None:
     # THEN the check fails and names the status and the alarm that fired
     assert code == 1
     assert _failed(out)["last deployment gateway"] == "FAIL"
-    assert (
-        "ROLLBACK_SUCCESSFUL: alarm gw-deploy-awsxray fired during the deployment" in out
-    )
+    assert "ROLLBACK_SUCCESSFUL: alarm gw-deploy-awsxray fired during the deployment" in out
 
 
 def test_a_deployment_rolled_back_by_the_circuit_breaker_says_so(env: Env) -> None:

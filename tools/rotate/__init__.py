@@ -28,7 +28,12 @@ Problems that stop the rotation before anything is written raise :class:`RotateE
 the first write, raise :class:`RotationFailed` (exit 1), whose message says what state it
 left.
 
+One run at a time: steps 3 to 5 run under a lock, a staging label on the previous-token
+secret taken by compare-and-set (:mod:`~tools.rotate.lock`); a second run refuses naming the
+holder, or waits (``wait``); an interrupted run keeps the lock and is continued (``resume``).
+
 The modules: :mod:`~tools.rotate.plan` (what a rotation touches and its errors),
+:mod:`~tools.rotate.lock` (the lock),
 :mod:`~tools.rotate.lookup` (steps 1 and 2: finding the services and secrets),
 :mod:`~tools.rotate.rollout` (redeploying and waiting) and :mod:`~tools.rotate.rotation`
 (the steps in order).

@@ -206,6 +206,7 @@ def discover(clients: Clients, env: str) -> Plan:
         previous=previous,
         current_value=token,
         written=value["CreatedDate"],
+        current_version=str(value["VersionId"]),
         gateways=gateways,
         agents=_agents(clients, definitions, current, gateways),
     )

@@ -41,10 +41,18 @@ class Secret:
     name: str
 
     def read_by(self, value_from: str) -> bool:
-        """Whether an ECS secret's ``valueFrom`` is this secret (or a key of it)."""
-        return value_from in (self.arn, self.name, self.value_from) or value_from.startswith(
-            self.arn + ":"
-        )
+        """Whether an ECS secret's ``valueFrom`` is this secret (or a key of it).
+
+        ECS takes a secret's name, its full ARN (ending in ``-`` and six random characters)
+        or its partial ARN (without them), each optionally followed by a JSON key, stage and
+        version; a reference from another stack resolves to one of these.
+        """
+        if value_from in (self.arn, self.name, self.value_from):
+            return True
+        if not value_from.startswith("arn:"):
+            return False
+        theirs, mine = value_from.split(":"), self.arn.split(":")
+        return len(theirs) >= 7 and theirs[:6] == mine[:6] and theirs[6] in (mine[6], self.name)
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,8 @@ class Plan:
     #: the current token (kept out of the repr) and when it was written
     current_value: str = field(repr=False)
     written: datetime
+    #: the version id of the current token (a resumed rotation knows whether it promoted)
+    current_version: str
     gateways: tuple[Service, ...]
     agents: tuple[Service, ...]
 

@@ -133,23 +133,32 @@ def data_plane_alarms(m: CollectorMetrics, s: AlarmSettings, where: str) -> list
     ]
 
 
-def heartbeat_alarm(m: CollectorMetrics, s: AlarmSettings, where: str) -> AlarmSpec:
-    """``collector_heartbeat``: the collector's own metrics stopped arriving."""
-    uptime = m.metric(telemetry.PROCESS_UPTIME, statistic="SampleCount", label="uptime reports")
+def heartbeat_alarm(
+    m: CollectorMetrics, s: AlarmSettings, where: str, *, interval_seconds: int
+) -> AlarmSpec:
+    """``collector_heartbeat``: the collector of at least one task stopped reporting.
+
+    The tasks' uptime reports per period, divided by what one collector sends in a period
+    (the period over ``interval_seconds``), against the service's running task count: one
+    alarm and two metrics however many tasks run. Half a task's reports missing breaches.
+    """
+    per_task = max(m.period.to_seconds() / interval_seconds, 1.0)
     return AlarmSpec(
         "collector_heartbeat",
-        uptime,
-        1,
+        m.tasks_silent(per_task),
+        0.5,
         Missing.BREACHING,
         s.datapoints_to_alarm,
-        f"The collector's own metrics stopped arriving ({where}): no process uptime report "
-        "in most of the evaluation periods. The collector is down or cannot reach "
-        "CloudWatch: a crash loop ECS gave up restarting (a container that exits within its "
-        "restart attempt period is not restarted), an out-of-memory kill, a task stopped, or "
-        "a broken self-telemetry pipeline. Look first at the collector log stream and the "
-        "task's stopped reason. Missing data counts as breaching: silence is the symptom. A "
-        "service scaled to zero tasks also reports nothing: switch monitoring off for it.",
-        comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        f"The collector of at least one task stopped reporting its own metrics ({where}): "
+        "fewer uptime reports arrived than the running tasks send, in most of the evaluation "
+        "periods. A collector is down or cannot reach CloudWatch: a crash loop ECS gave up "
+        "restarting (a container that exits within its restart attempt period is not "
+        "restarted), an out-of-memory kill, or a broken self-telemetry pipeline. Look first "
+        "at the collector log streams (the silent task's stream ends) and the tasks' stopped "
+        "reasons. Missing data counts as breaching: silence is the symptom. Without Container "
+        "Insights the running task count is unknown and one task is assumed: only the silence "
+        "of every task shows. A service scaled to zero tasks also reports nothing: switch "
+        "monitoring off for it.",
     )
 
 

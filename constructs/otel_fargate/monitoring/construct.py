@@ -28,7 +28,7 @@ from otel_fargate.checks import check_choice, fail
 from otel_fargate.monitoring import alarms as table
 from otel_fargate.monitoring import gates, validation
 from otel_fargate.monitoring.dashboard import build_dashboard
-from otel_fargate.monitoring.metrics import SIGNAL_UNITS, CollectorMetrics
+from otel_fargate.monitoring.metrics import SIGNAL_UNITS, CollectorMetrics, report_interval
 from otel_fargate.monitoring.tier import tier_alarms, tier_of, tier_row
 from otel_fargate.names import NAME_PREFIX, SELF_PIPELINE_ID, SELF_TELEMETRY_NAMESPACE
 
@@ -118,6 +118,10 @@ class CollectorMonitoring(Construct):
         tier: ``"routing"`` (a gateway routing traces to samplers) or ``"sampling"`` (a
             sampler) adds that tier's alarms and dashboard row. Default: neither; the
             constructs derive it from the configuration.
+        self_telemetry_interval_seconds: how often each collector pushes its own metrics;
+            ``collector_heartbeat`` expects period / interval uptime reports per task.
+            Default: 60 s, as the presets render it (the constructs read it from the
+            configuration).
         deployment_gates: also create the deployment gates (:attr:`deployment_gates`), the
             alarms an ECS deployment rolls back on. Default: none; the gateway and the
             samplers ask for them, a sidecar when ``deployment_rollback=True``.
@@ -152,6 +156,7 @@ class CollectorMonitoring(Construct):
         restart_threshold: float = 0,
         tier: str | None = None,
         deployment_gates: bool = False,
+        self_telemetry_interval_seconds: int = 60,
     ) -> None:
         super().__init__(scope, id)
         namespace = namespace if namespace is not None else SELF_TELEMETRY_NAMESPACE
@@ -164,7 +169,9 @@ class CollectorMonitoring(Construct):
             receivers=receivers,
         )
         validation.ecs_names(service is not None, ecs_cluster_name, ecs_service_name)
-        validation.evaluation(period_seconds, evaluation_periods, datapoints_to_alarm)
+        self.report_interval = validation.evaluation(
+            period_seconds, evaluation_periods, datapoints_to_alarm, self_telemetry_interval_seconds
+        )
         validation.thresholds(
             queue_percent=queue_utilization_threshold_percent,
             memory_percent=memory_utilization_threshold_percent,
@@ -172,14 +179,7 @@ class CollectorMonitoring(Construct):
             refused=refused_threshold,
             restarts=restart_threshold,
         )
-        name = (
-            validation.dashboard_name(dashboard_name, derived=False)
-            if dashboard_name is not None
-            else validation.dashboard_name(
-                f"{NAME_PREFIX}-{environment_name}-{service_name}", derived=True
-            )
-            + f"-{Stack.of(self).region}"
-        )
+        name = _dashboard_name(self, dashboard_name, f"{environment_name}-{service_name}")
         self.environment_name, self.service_name = environment_name, service_name
         self.tier = check_choice("tier", tier, ("routing", "sampling", None))
         self.namespace, self.memory_limit_mib, self.sidecar = namespace, memory_limit_mib, sidecar
@@ -274,7 +274,9 @@ class CollectorMonitoring(Construct):
             )
         specs += table.data_plane_alarms(m, settings, where)
         specs += tier_alarms(m, settings, where, self.tier)
-        specs.append(table.heartbeat_alarm(m, settings, where))
+        specs.append(
+            table.heartbeat_alarm(m, settings, where, interval_seconds=self.report_interval)
+        )
         if m.has_ecs and not self.sidecar:
             specs.append(table.tasks_alarm(m, settings, where, self.environment_name))
         restarts = self._restart_metric(log_group, enhanced=enhanced)
@@ -320,6 +322,14 @@ class CollectorMonitoring(Construct):
         )
 
 
+def _dashboard_name(scope: Construct, given: str | None, environment_service: str) -> str:
+    """``given``, checked, or ``otel-fargate-<environment>-<service>-<region>``."""
+    if given is not None:
+        return validation.dashboard_name(given, derived=False)
+    derived = validation.dashboard_name(f"{NAME_PREFIX}-{environment_service}", derived=True)
+    return derived + f"-{Stack.of(scope).region}"
+
+
 def monitor_collector(
     scope: Construct, *, rendered_config: Mapping[str, object], **options: Any
 ) -> CollectorMonitoring:
@@ -333,6 +343,7 @@ def monitor_collector(
         exporters=exporters,
         receivers=receivers,
         tier=tier_of(rendered_config),
+        self_telemetry_interval_seconds=report_interval(rendered_config),
         **options,
     )
 

@@ -62,6 +62,19 @@ def fill_sum(
     )
 
 
+def report_interval(config: Mapping[str, object]) -> int:
+    """Seconds between two pushes of the collector's own metrics (its periodic reader)."""
+    service = config.get("service")
+    telemetry_ = service.get("telemetry") if isinstance(service, Mapping) else None
+    metrics = telemetry_.get("metrics") if isinstance(telemetry_, Mapping) else None
+    readers = metrics.get("readers") if isinstance(metrics, Mapping) else None
+    for reader in readers if isinstance(readers, list) else ():
+        periodic = reader.get("periodic") if isinstance(reader, Mapping) else None
+        if isinstance(periodic, Mapping) and isinstance(periodic.get("interval"), int):
+            return max(int(periodic["interval"]) // 1000, 1)
+    return 60
+
+
 @dataclass(frozen=True)
 class CollectorMetrics:
     """Metric factory for one collector deployment (environment and service)."""
@@ -191,6 +204,30 @@ class CollectorMetrics:
             },
             period=self.period,
             label="tasks missing",
+        )
+
+    def tasks_silent(self, reports_per_task: float) -> cloudwatch.MathExpression:
+        """Running tasks minus tasks whose collector reported, as a number of tasks.
+
+        ``reports`` counts the collector's uptime reports of every task in a period (one
+        series, no per-task dimension), ``reports_per_task`` what one live collector sends
+        in a period. Without a running task count (no Container Insights, no ECS service)
+        one task is assumed, so silence of the whole service still shows.
+        """
+        using: dict[str, cloudwatch.IMetric] = {
+            "reports": self.metric(
+                telemetry.PROCESS_UPTIME, statistic="SampleCount", label="uptime reports"
+            )
+        }
+        running = "1"
+        if self.has_ecs:
+            using["running"] = self.ecs_metric("RunningTaskCount", statistic="Average")
+            running = "FILL(running, 1)"
+        return cloudwatch.MathExpression(
+            expression=f"{running} - FILL(reports, 0) / {reports_per_task:g}",
+            using_metrics=using,
+            period=self.period,
+            label="tasks not reporting",
         )
 
     def container_restarts(self, *, enhanced: bool) -> cloudwatch.Metric:

@@ -108,8 +108,13 @@ def ecs_names(has_service: bool, cluster_name: str | None, service_name: str | N
             check_text(setting, value)
 
 
-def evaluation(period_seconds: int, evaluation_periods: int, datapoints_to_alarm: int) -> None:
-    """Periods CloudWatch accepts, and datapoints within the evaluation window."""
+def evaluation(
+    period_seconds: int, evaluation_periods: int, datapoints_to_alarm: int, report_seconds: int
+) -> int:
+    """Periods CloudWatch accepts, and datapoints within the evaluation window; returns the
+    collector's report interval (``self_telemetry_interval_seconds``), checked.
+    """
+    check_int("self_telemetry_interval_seconds", report_seconds, low=1)
     if period_seconds not in (10, 30) and (period_seconds <= 0 or period_seconds % 60 != 0):
         raise fail("period_seconds", "must be 10, 30 or a positive multiple of 60", period_seconds)
     check_int("evaluation_periods", evaluation_periods, low=1)
@@ -120,6 +125,7 @@ def evaluation(period_seconds: int, evaluation_periods: int, datapoints_to_alarm
             "period_seconds * evaluation_periods must not exceed one day (86400 s)",
             period_seconds * evaluation_periods,
         )
+    return report_seconds
 
 
 def thresholds(
