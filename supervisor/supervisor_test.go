@@ -188,6 +188,19 @@ func (h *harness) awaitEvent(prefix string) string {
 	return ""
 }
 
+// awaitStderr waits until the supervisor's stderr contains text.
+func (h *harness) awaitStderr(text string) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(h.stderr.String(), text) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.t.Fatalf("stderr lacks %q after 10s\nstderr:\n%s", text, h.stderr.String())
+}
+
 // index returns the position of the first event starting with prefix, or -1.
 func index(events []string, prefix string) int {
 	for i, e := range events {
