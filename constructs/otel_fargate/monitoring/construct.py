@@ -26,11 +26,16 @@ from constructs import Construct
 
 from otel_fargate.checks import check_choice, fail
 from otel_fargate.monitoring import alarms as table
-from otel_fargate.monitoring import gates, validation
+from otel_fargate.monitoring import containers, gates, validation
 from otel_fargate.monitoring.dashboard import build_dashboard
 from otel_fargate.monitoring.metrics import SIGNAL_UNITS, CollectorMetrics
 from otel_fargate.monitoring.tier import tier_alarms, tier_of, tier_row
-from otel_fargate.names import NAME_PREFIX, SELF_PIPELINE_ID, SELF_TELEMETRY_NAMESPACE
+from otel_fargate.names import (
+    CONTAINER_METRICS_PIPELINE_ID,
+    NAME_PREFIX,
+    SELF_PIPELINE_ID,
+    SELF_TELEMETRY_NAMESPACE,
+)
 
 #: Namespace of the metric the crash-line filter publishes (``collector_log_group`` only).
 CRASH_METRIC_NAMESPACE: Final = "OtelFargate/CollectorLogs"
@@ -121,6 +126,11 @@ class CollectorMonitoring(Construct):
         deployment_gates: also create the deployment gates (:attr:`deployment_gates`), the
             alarms an ECS deployment rolls back on. Default: none; the gateway and the
             samplers ask for them, a sidecar when ``deployment_rollback=True``.
+        container_metrics: the container metrics the collector publishes into the namespace
+            (``telemetry.CONTAINER_METRIC_GROUPS``): each published app-container CPU and
+            memory metric gets a graph, and with both ephemeral-storage metrics a graph and
+            the ``ephemeral_storage`` alarm (above 80 % of what the task reserves). Default:
+            none; ``monitor_collector`` derives them from the configuration.
     """
 
     def __init__(
@@ -152,6 +162,7 @@ class CollectorMonitoring(Construct):
         restart_threshold: float = 0,
         tier: str | None = None,
         deployment_gates: bool = False,
+        container_metrics: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
         namespace = namespace if namespace is not None else SELF_TELEMETRY_NAMESPACE
@@ -182,6 +193,7 @@ class CollectorMonitoring(Construct):
         )
         self.environment_name, self.service_name = environment_name, service_name
         self.tier = check_choice("tier", tier, ("routing", "sampling", None))
+        self.container_metrics = validation.container_metrics(container_metrics)
         self.namespace, self.memory_limit_mib, self.sidecar = namespace, memory_limit_mib, sidecar
         self.ecs_cluster_name = service.cluster.cluster_name if service else ecs_cluster_name
         self.ecs_service_name = service.service_name if service else ecs_service_name
@@ -241,7 +253,10 @@ class CollectorMonitoring(Construct):
             memory_limit_mib=self.memory_limit_mib,
             restarts=restarts,
             alarms=list(self.alarms.values()),
-            extra_row=tier_row(self.metrics, self.tier),
+            extra_row=[
+                *tier_row(self.metrics, self.tier),
+                *containers.containers_row(self.metrics, self.container_metrics),
+            ],
         )
 
     def _add_gates(self, settings: table.AlarmSettings) -> None:
@@ -275,6 +290,9 @@ class CollectorMonitoring(Construct):
         specs += table.data_plane_alarms(m, settings, where)
         specs += tier_alarms(m, settings, where, self.tier)
         specs.append(table.heartbeat_alarm(m, settings, where))
+        disk = containers.disk_alarm(m, settings, where, self.container_metrics)
+        if disk is not None:
+            specs.append(disk)
         if m.has_ecs and not self.sidecar:
             specs.append(table.tasks_alarm(m, settings, where, self.environment_name))
         restarts = self._restart_metric(log_group, enhanced=enhanced)
@@ -333,12 +351,15 @@ def monitor_collector(
         exporters=exporters,
         receivers=receivers,
         tier=tier_of(rendered_config),
+        container_metrics=containers.published_container_metrics(rendered_config),
         **options,
     )
 
 
 def pipeline_components(
-    config: Mapping[str, object], *, skip_pipelines: Sequence[str] = (SELF_PIPELINE_ID,)
+    config: Mapping[str, object],
+    *,
+    skip_pipelines: Sequence[str] = (SELF_PIPELINE_ID, CONTAINER_METRICS_PIPELINE_ID),
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
     """The ``(exporters, receivers)`` arguments of CollectorMonitoring for a config.
 
@@ -347,7 +368,8 @@ def pipeline_components(
     Args:
         config: a rendered collector configuration.
         skip_pipelines: pipelines left out. Default: ``metrics/self``, the pipeline that ships
-            the collector's own metrics.
+            the collector's own metrics, and ``metrics/container`` (container metrics, to the
+            same exporters as ``metrics``).
     """
     service = config.get("service")
     pipelines = service.get("pipelines") if isinstance(service, Mapping) else None

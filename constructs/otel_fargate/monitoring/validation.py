@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from aws_cdk import Token
 
+from otel_fargate import telemetry
 from otel_fargate.checks import check_int, check_number, check_percent, check_text, fail
 from otel_fargate.errors import OtelFargateError
 from otel_fargate.monitoring.metrics import ALL_SIGNALS, SIGNAL_UNITS
@@ -151,3 +152,18 @@ def dashboard_name(name: str, *, derived: bool) -> str:
             + (" (from environment_name/service_name)" if derived else "")
         )
     return name
+
+
+def container_metrics(given: Sequence[str]) -> tuple[str, ...]:
+    """``given`` if every name is a container metric the collector can publish."""
+    if isinstance(given, str | bytes) or not isinstance(given, Sequence):
+        raise fail("container_metrics", "must be a list of metric names", given)
+    known = {name for names in telemetry.CONTAINER_METRIC_GROUPS.values() for name in names}
+    for index, name in enumerate(given):
+        if name not in known:
+            raise fail(
+                f"container_metrics[{index}]",
+                f"must be one of {', '.join(sorted(known))}",
+                name,
+            )
+    return tuple(given)
