@@ -41,10 +41,11 @@ synth: setup
 	npx cdk synth --quiet --no-notices --no-version-reporting
 	@ls cdk.out/*.template.json
 
-## collector: build (once; cached by manifest hash) the collector and telemetrygen the tests run
+## collector: build (once; cached by manifest hash) the collectors and telemetrygen the tests run
 collector: setup
 	$(PY) tools/collector.py build
 	$(PY) tools/collector.py telemetrygen
+	$(PY) tools/collector.py build-ecs
 
 ## system-tools: iproute2 for the network-namespace tests (installed only when missing, as root)
 system-tools:

@@ -4,6 +4,7 @@
 Usage::
 
     python tools/collector.py build           # prints the path of the collector binary
+    python tools/collector.py build-ecs       # the tests' ECS collector, its own manifest
     python tools/collector.py telemetrygen    # prints the path of the telemetrygen binary
     python tools/collector.py check-versions  # exits 1 when a pinned version drifted
 
@@ -37,6 +38,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VERSIONS_FILE = Path("constructs/otel_fargate/versions.py")
 MANIFEST_FILE = Path("docker/builder-config.yaml")
+ECS_TEST_MANIFEST_FILE = Path("docker/test-ecs-manifest.yaml")
 DOCKERFILE = Path("docker/Dockerfile")
 
 BUILDER_MODULE = "go.opentelemetry.io/collector/cmd/builder"
@@ -293,6 +295,23 @@ def build_collector(*, root: Path = REPO_ROOT, exclude: Sequence[str] | None = N
     version = collector_version(root)
     excluded = tuple(exclude) if exclude is not None else _excluded_from_env()
     manifest = Manifest.parse((root / MANIFEST_FILE).read_text()).without(excluded)
+    if excluded:
+        _log("left out of this build: " + ", ".join(sorted(excluded)))
+    return _build_manifest(manifest, version)
+
+
+def build_ecs_test_collector(*, root: Path = REPO_ROOT) -> Path:
+    """Build (or reuse) the tests' ECS collector of docker/test-ecs-manifest.yaml, whole.
+
+    It is built by ocb at its own ``dist.version``, not at ``COLLECTOR_VERSION``: it carries the
+    ECS-native metrics components at a release the module proxy serves them at.
+    """
+    manifest = Manifest.parse((root / ECS_TEST_MANIFEST_FILE).read_text())
+    return _build_manifest(manifest, manifest.version)
+
+
+def _build_manifest(manifest: Manifest, version: str) -> Path:
+    """The binary of ``manifest`` built by ocb ``version``, cached by the manifest's hash."""
     digest = hashlib.sha256(f"{manifest.text}\n{version}".encode()).hexdigest()
     destination = cache_root() / f"otelcol-{digest[:16]}"
     binary = destination / manifest.name
@@ -301,8 +320,6 @@ def build_collector(*, root: Path = REPO_ROOT, exclude: Sequence[str] | None = N
             _log(f"cached: {binary}")
             return binary
         builder = install_builder(version)
-        if excluded:
-            _log("left out of this build: " + ", ".join(sorted(excluded)))
         work = Path(tempfile.mkdtemp(prefix=destination.name + ".work-", dir=destination.parent))
         try:
             (work / "builder-config.yaml").write_text(manifest.text)
@@ -348,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "default: LOCAL_EXCLUDE, or $OTEL_FARGATE_COLLECTOR_EXCLUDE when set",
     )
     build.add_argument("--all", action="store_true", help="build every component of the manifest")
+    commands.add_parser("build-ecs", help="build the tests' ECS collector; print its path")
     commands.add_parser("telemetrygen", help="install telemetrygen; print its path")
     commands.add_parser("check-versions", help="fail when a copy of COLLECTOR_VERSION drifted")
     args = parser.parse_args(argv)
@@ -355,6 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "build":
             exclude: Sequence[str] | None = [] if args.all else args.exclude
             print(build_collector(exclude=exclude))
+        elif args.command == "build-ecs":
+            print(build_ecs_test_collector())
         elif args.command == "telemetrygen":
             print(build_telemetrygen())
         else:

@@ -152,6 +152,8 @@ GATEWAY_AUTH_ID: Final = "bearertokenauth/gateway"
 SELF_RECEIVER_ID: Final = "otlp/self"
 SELF_EXPORTER_ID: Final = "awsemf/self"
 SELF_PIPELINE_ID: Final = "metrics/self"
+#: The pipeline of the container metrics (the ``awsecscontainermetrics`` receiver).
+CONTAINER_METRICS_PIPELINE_ID: Final = "metrics/container"
 
 
 def stack_name(environment: str, part: str) -> str:

@@ -134,6 +134,31 @@ ALL_METRICS: Final[tuple[str, ...]] = (
     + (LOADBALANCER_BACKEND_OUTCOME, SAMPLING_TRACES_DECIDED)
 )
 
+#: Dimension of the app containers' metrics: the container's name in its task definition.
+DIMENSION_CONTAINER: Final = "container.name"
+
+# Container metrics (the awsecscontainermetrics receiver, when they go out): the app
+# containers' CPU and memory and the task's ephemeral storage, published beside the
+# collector's own metrics for the dashboard and the disk alarm. Tasks of one service share
+# these dimensions: read them with ``Maximum`` to see the busiest task.
+CONTAINER_CPU_UTILIZED: Final = "container.cpu.utilized"
+CONTAINER_MEMORY_UTILIZED: Final = "container.memory.utilized"
+TASK_CPU_UTILIZED: Final = "ecs.task.cpu.utilized"
+TASK_MEMORY_UTILIZED: Final = "ecs.task.memory.utilized"
+TASK_EPHEMERAL_STORAGE_UTILIZED: Final = "ecs.task.ephemeral_storage.utilized"
+TASK_EPHEMERAL_STORAGE_RESERVED: Final = "ecs.task.ephemeral_storage.reserved"
+
+#: Container metrics published into CloudWatch (those of them that go out), by group.
+CONTAINER_METRIC_GROUPS: Final[dict[str, tuple[str, ...]]] = {
+    "app_container": (CONTAINER_CPU_UTILIZED, CONTAINER_MEMORY_UTILIZED),
+    "task": (
+        TASK_CPU_UTILIZED,
+        TASK_MEMORY_UTILIZED,
+        TASK_EPHEMERAL_STORAGE_UTILIZED,
+        TASK_EPHEMERAL_STORAGE_RESERVED,
+    ),
+}
+
 #: Dimension sets, by metric group, in the order the EMF exporter declares them.
 DIMENSIONS: Final[dict[str, tuple[str, ...]]] = {
     "exporter": (DIMENSION_ENVIRONMENT, DIMENSION_SERVICE, DIMENSION_EXPORTER),
@@ -142,6 +167,8 @@ DIMENSIONS: Final[dict[str, tuple[str, ...]]] = {
     "tier": (DIMENSION_ENVIRONMENT, DIMENSION_SERVICE),
     "routing": (DIMENSION_ENVIRONMENT, DIMENSION_SERVICE, DIMENSION_SUCCESS),
     "sampled": (DIMENSION_ENVIRONMENT, DIMENSION_SERVICE, DIMENSION_SAMPLED),
+    "app_container": (DIMENSION_ENVIRONMENT, DIMENSION_SERVICE, DIMENSION_CONTAINER),
+    "task": (DIMENSION_ENVIRONMENT, DIMENSION_SERVICE),
 }
 
 #: Metric names by group, matching :data:`DIMENSIONS`.
@@ -161,7 +188,7 @@ def dimensions_for(metric_name: str) -> tuple[str, ...]:
     Raises:
         KeyError: the metric is not published into CloudWatch.
     """
-    for group, names in METRIC_GROUPS.items():
+    for group, names in {**METRIC_GROUPS, **CONTAINER_METRIC_GROUPS}.items():
         if metric_name in names:
             return DIMENSIONS[group]
     raise KeyError(metric_name)

@@ -46,6 +46,17 @@ def collector_binary() -> Path:
 
 
 @pytest.fixture(scope="session")
+def ecs_collector_binary() -> Path:
+    """The tests' second collector (docker/test-ecs-manifest.yaml, cached build): the ECS-native
+    metrics components at the release the module proxy serves them at. Only the tests of those
+    components use it; every other test runs the collector of the image's release.
+    """
+    from tools.collector import build_ecs_test_collector
+
+    return build_ecs_test_collector()
+
+
+@pytest.fixture(scope="session")
 def telemetrygen_binary() -> Path:
     from tools.collector import build_telemetrygen
 

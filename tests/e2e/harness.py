@@ -37,12 +37,27 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from otel_fargate.config import (
     CollectorConfigOptions,
+    ContainerMetrics,
     OtlpExporter,
     Preset,
     RenderedConfig,
     deep_merge,
     render,
 )
+
+#: The collector of the image's release that these tests build has no ``awsecscontainermetrics``
+#: (the module proxy does not serve it at that release), so the sidecars and agents they run
+#: leave container metrics out; tests/e2e/test_container_metrics.py runs them on the tests'
+#: second collector instead.
+WITHOUT_CONTAINER_METRICS = ContainerMetrics(enabled=False)
+
+
+def for_local_build(preset: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with container metrics off for a sidecar or agent, unless they say otherwise."""
+    if preset in ("sidecar", "agent"):
+        options.setdefault("container_metrics", WITHOUT_CONTAINER_METRICS)
+    return options
+
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GATEWAY_TOKEN = "e2e-gateway-token-7f3a"
@@ -222,6 +237,20 @@ class SinkState:
     authorization: set[str] = field(default_factory=set)
     #: spans received per trace id and resource ``service.name``
     traces: dict[bytes, Counter[str]] = field(default_factory=dict)
+    #: every metric point, only when the sink was made with ``keep_points=True``
+    points: list[MetricPoint] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One metric data point as it arrived, with its metric's unit and its resource."""
+
+    name: str
+    unit: str
+    resource: dict[str, str]
+    attributes: dict[str, str]
+    time_unix_nano: int
+    value: float
 
 
 def _attributes(attributes: Any) -> dict[str, str]:
@@ -238,6 +267,22 @@ def _metric_points(metric: Any) -> Any:
     return getattr(metric, kind).data_points if kind is not None else []
 
 
+def _point(metric: Any, point: Any, resource: dict[str, str]) -> MetricPoint:
+    try:
+        kind = point.WhichOneof("value")
+    except ValueError:  # histograms and summaries carry no single value
+        kind = None
+    value = float(getattr(point, kind)) if kind in ("as_int", "as_double") else float("nan")
+    return MetricPoint(
+        name=metric.name,
+        unit=metric.unit,
+        resource=resource,
+        attributes=_attributes(point.attributes),
+        time_unix_nano=int(point.time_unix_nano),
+        value=value,
+    )
+
+
 class OtlpSink:
     """OTLP/HTTP (protobuf) receiver on ``host``; counts what arrives.
 
@@ -246,9 +291,13 @@ class OtlpSink:
     ``decode=False`` requests are answered without being decoded or counted (benchmarks).
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, decode: bool = True) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, decode: bool = True,
+        keep_points: bool = False,
+    ) -> None:
         self.state = SinkState()
         self.decode = decode
+        self.keep_points = keep_points
         self.delay_seconds = 0.0
         self.status = 200
         self._changed = threading.Condition()
@@ -316,11 +365,14 @@ class OtlpSink:
             elif path == "/v1/metrics":
                 metrics = metrics_service_pb2.ExportMetricsServiceRequest.FromString(body)
                 for resource_metrics in metrics.resource_metrics:
-                    state.resources.append(_attributes(resource_metrics.resource.attributes))
+                    resource = _attributes(resource_metrics.resource.attributes)
+                    state.resources.append(resource)
                     for scope_metrics in resource_metrics.scope_metrics:
                         for metric in scope_metrics.metrics:
                             for point in _metric_points(metric):
                                 state.metric_points += 1
+                                if self.keep_points:
+                                    state.points.append(_point(metric, point, resource))
                                 if metric.WhichOneof("data") == "sum" and point.HasField("as_int"):
                                     key = (
                                         metric.name,
@@ -483,7 +535,7 @@ def _loopback_config(
             environment_name="e2e",
             service_name=service_name,
             overrides=deep_merge(loopback_overrides(ports, host=host), extra or {}),
-            **options,
+            **for_local_build(preset, options),
         )
     )
 

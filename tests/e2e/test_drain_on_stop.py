@@ -42,6 +42,7 @@ from tests.e2e.harness import (
     ProcessRunner,
     collector_env,
     descendants,
+    for_local_build,
     json_lines,
     loopback_overrides,
     start_collector,
@@ -85,7 +86,7 @@ def role_config(
             persistent_queues=persistent,
             queue_directory=str(queue),
             overrides=overrides,
-            **extra,
+            **for_local_build(role, extra),
         )
     )
 

@@ -44,6 +44,7 @@ from tests.e2e.harness import (
     Ports,
     ProcessRunner,
     collector_env,
+    for_local_build,
     loopback_overrides,
     run_telemetrygen,
     start_collector,
@@ -153,7 +154,7 @@ def _rendered(
             self_telemetry_namespace=None,
             environment_name="e2e",
             overrides=deep_merge(loopback_overrides(ports), extra or {}),
-            **options,
+            **for_local_build(str(options["preset"]), options),
         )
     )
 

@@ -41,6 +41,7 @@ from tests.e2e.harness import (
     Ports,
     ProcessRunner,
     SinkState,
+    for_local_build,
     json_lines,
     loopback_overrides,
     start_collector,
@@ -86,7 +87,7 @@ def render_on_loopback(
             environment_name="e2e",
             service_name=service_name,
             overrides=loopback_overrides(ports),
-            **options,
+            **for_local_build(preset, options),
         )
     )
 

@@ -19,6 +19,7 @@ from otel_fargate.config import CollectorConfigOptions, render
 from otel_fargate.config.core.layers import deep_merge
 
 from tests.e2e.harness import (
+    WITHOUT_CONTAINER_METRICS,
     OtlpSink,
     Ports,
     ProcessRunner,
@@ -52,6 +53,7 @@ def _sidecar_config(sink: str) -> CollectorConfigOptions:
         stack, "Otel", task_definition=task, app_containers=[app],
         exporters=[OtlpExporter(name="sink", protocol="http", endpoint=sink)],
         stdout_logs=True, self_telemetry_namespace=None, monitoring=False,
+        container_metrics=WITHOUT_CONTAINER_METRICS,
     )
     return sidecar.config_options
 

@@ -31,7 +31,7 @@ from tests.conftest import (
     container_environment,
     stack_names,
 )
-from tests.e2e.harness import REPO_ROOT
+from tests.e2e.harness import REPO_ROOT, WITHOUT_CONTAINER_METRICS
 from tests.library.guard_cases import LEGITIMATE, Case
 from tests.library.guard_cases import options as guard_options
 from tools.collector import LOCAL_EXCLUDE
@@ -187,8 +187,13 @@ def test_synthesized_collector_configs_are_accepted_by_the_collector(
         assert result.returncode == 0, f"{stack_name} (stand-ins for {replaced}):\n{result.stderr}"
 
 
-#: The agent configuration with own metrics kept local: every component it uses is built.
-AGENT = render(CollectorConfigOptions(preset="agent", self_telemetry_namespace=None)).yaml
+#: The agent configuration with own metrics kept local and container metrics off: every
+#: component it uses is built.
+AGENT = render(
+    CollectorConfigOptions(
+        preset="agent", self_telemetry_namespace=None, container_metrics=WITHOUT_CONTAINER_METRICS
+    )
+).yaml
 
 
 def test_a_config_with_an_unknown_component_type_is_rejected(collector_binary: Path) -> None:

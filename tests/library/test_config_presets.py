@@ -250,13 +250,19 @@ def test_self_telemetry_goes_to_cloudwatch_with_environment_and_service() -> Non
     assert emf["resource_to_telemetry_conversion"] == {"enabled": True}
     declared: dict[tuple[str, ...], list[str]] = {}
     for d in emf["metric_declarations"]:
-        names = [s.strip("^$") for s in d["metric_name_selectors"]]
+        names = [s.strip("^$").replace("\\.", ".") for s in d["metric_name_selectors"]]
         declared.setdefault(tuple(d["dimensions"][0]), []).extend(names)
     assert declared[("environment", "service", "exporter")] == list(telemetry.EXPORTER_METRICS)
     assert declared[("environment", "service", "receiver")] == list(telemetry.RECEIVER_METRICS)
+    # AND the default container metrics the dashboard and the disk alarm read join them
     assert declared[("environment", "service")] == [
         *telemetry.PROCESS_METRICS,
         *telemetry.TIER_METRICS,
+        *telemetry.CONTAINER_METRIC_GROUPS["task"],
+    ]
+    assert declared[("environment", "service", "container.name")] == [
+        telemetry.CONTAINER_CPU_UTILIZED,
+        telemetry.CONTAINER_MEMORY_UTILIZED,
     ]
     assert declared[("environment", "service", "success")] == [
         telemetry.LOADBALANCER_BACKEND_OUTCOME

@@ -24,6 +24,8 @@ Presets:
 Receivers beside OTLP (sidecar and agent, loopback): :class:`XRayDaemonReceiver` (the X-Ray
 daemon's UDP segments and TCP sampling proxy, the ``awsxray`` receiver) and
 :class:`FluentForwardReceiver` (logs FireLens forwards, the ``fluent_forward`` receiver).
+:class:`ContainerMetrics` chooses the task and container metrics the sidecar and agent read from
+the task metadata endpoint (the ``awsecscontainermetrics`` receiver, on by default).
 
 Pipelines: one per signal some exporter takes, each ``memory_limiter → resource_detection
 (sidecar/agent only: a gateway must not stamp its own ECS resource on apps' telemetry) →
@@ -83,6 +85,7 @@ from otel_fargate.config.options.collector import (
 from otel_fargate.config.options.spec import SPEC_TYPES, exporters_from_spec
 from otel_fargate.config.policy.iam import IamNeeds, LogGroupWrite
 from otel_fargate.config.policy.validate import validate_config
+from otel_fargate.config.receivers.container_metrics import ContainerMetrics
 from otel_fargate.config.receivers.typed import FluentForwardReceiver, Receiver, XRayDaemonReceiver
 from otel_fargate.config.rendering.presets import build_preset
 from otel_fargate.config.rendering.render import RenderedConfig, describe, render
@@ -104,6 +107,7 @@ __all__ = [
     "CloudWatchLogsExporter",
     "CollectorConfigOptions",
     "ConfigError",
+    "ContainerMetrics",
     "DebugExporter",
     "Exporter",
     "FluentForwardReceiver",

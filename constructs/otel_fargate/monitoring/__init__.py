@@ -9,14 +9,13 @@ from otel_fargate.monitoring.construct import (
     CRASH_METRIC_NAMESPACE,
     CollectorMonitoring,
     monitor_collector,
-    pipeline_components,
 )
 from otel_fargate.monitoring.metrics import (
     CONTAINER_INSIGHTS_NAMESPACE,
     SIGNAL_UNITS,
     CollectorMetrics,
 )
-from otel_fargate.monitoring.validation import MAX_ALARM_METRICS
+from otel_fargate.monitoring.validation import MAX_ALARM_METRICS, pipeline_components
 
 __all__ = [
     "CONTAINER_INSIGHTS_NAMESPACE",

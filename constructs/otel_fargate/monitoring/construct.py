@@ -24,13 +24,17 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from otel_fargate.checks import check_choice, fail
+from otel_fargate.checks import check_choice
 from otel_fargate.monitoring import alarms as table
-from otel_fargate.monitoring import gates, validation
+from otel_fargate.monitoring import containers, gates, validation
 from otel_fargate.monitoring.dashboard import build_dashboard
-from otel_fargate.monitoring.metrics import SIGNAL_UNITS, CollectorMetrics, report_interval
+from otel_fargate.monitoring.metrics import CollectorMetrics, report_interval
 from otel_fargate.monitoring.tier import tier_alarms, tier_of, tier_row
-from otel_fargate.names import NAME_PREFIX, SELF_PIPELINE_ID, SELF_TELEMETRY_NAMESPACE
+from otel_fargate.monitoring.validation import pipeline_components
+from otel_fargate.names import (
+    NAME_PREFIX,
+    SELF_TELEMETRY_NAMESPACE,
+)
 
 #: Namespace of the metric the crash-line filter publishes (``collector_log_group`` only).
 CRASH_METRIC_NAMESPACE: Final = "OtelFargate/CollectorLogs"
@@ -125,6 +129,11 @@ class CollectorMonitoring(Construct):
         deployment_gates: also create the deployment gates (:attr:`deployment_gates`), the
             alarms an ECS deployment rolls back on. Default: none; the gateway and the
             samplers ask for them, a sidecar when ``deployment_rollback=True``.
+        container_metrics: the container metrics the collector publishes into the namespace
+            (``telemetry.CONTAINER_METRIC_GROUPS``): each published app-container CPU and
+            memory metric gets a graph, and with both ephemeral-storage metrics a graph and
+            the ``ephemeral_storage`` alarm (above 80 % of what the task reserves). Default:
+            none; ``monitor_collector`` derives them from the configuration.
     """
 
     def __init__(
@@ -157,6 +166,7 @@ class CollectorMonitoring(Construct):
         tier: str | None = None,
         deployment_gates: bool = False,
         self_telemetry_interval_seconds: int = 60,
+        container_metrics: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
         namespace = namespace if namespace is not None else SELF_TELEMETRY_NAMESPACE
@@ -182,6 +192,7 @@ class CollectorMonitoring(Construct):
         name = _dashboard_name(self, dashboard_name, f"{environment_name}-{service_name}")
         self.environment_name, self.service_name = environment_name, service_name
         self.tier = check_choice("tier", tier, ("routing", "sampling", None))
+        self.container_metrics = validation.container_metrics(container_metrics)
         self.namespace, self.memory_limit_mib, self.sidecar = namespace, memory_limit_mib, sidecar
         self.ecs_cluster_name = service.cluster.cluster_name if service else ecs_cluster_name
         self.ecs_service_name = service.service_name if service else ecs_service_name
@@ -241,7 +252,10 @@ class CollectorMonitoring(Construct):
             memory_limit_mib=self.memory_limit_mib,
             restarts=restarts,
             alarms=list(self.alarms.values()),
-            extra_row=tier_row(self.metrics, self.tier),
+            extra_row=[
+                *tier_row(self.metrics, self.tier),
+                *containers.containers_row(self.metrics, self.container_metrics),
+            ],
         )
 
     def _add_gates(self, settings: table.AlarmSettings) -> None:
@@ -277,6 +291,9 @@ class CollectorMonitoring(Construct):
         specs.append(
             table.heartbeat_alarm(m, settings, where, interval_seconds=self.report_interval)
         )
+        disk = containers.disk_alarm(m, settings, where, self.container_metrics)
+        if disk is not None:
+            specs.append(disk)
         if m.has_ecs and not self.sidecar:
             specs.append(table.tasks_alarm(m, settings, where, self.environment_name))
         restarts = self._restart_metric(log_group, enhanced=enhanced)
@@ -344,40 +361,6 @@ def monitor_collector(
         receivers=receivers,
         tier=tier_of(rendered_config),
         self_telemetry_interval_seconds=report_interval(rendered_config),
+        container_metrics=containers.published_container_metrics(rendered_config),
         **options,
-    )
-
-
-def pipeline_components(
-    config: Mapping[str, object], *, skip_pipelines: Sequence[str] = (SELF_PIPELINE_ID,)
-) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-    """The ``(exporters, receivers)`` arguments of CollectorMonitoring for a config.
-
-    Each pipeline's signal is the part of its name before ``/``.
-
-    Args:
-        config: a rendered collector configuration.
-        skip_pipelines: pipelines left out. Default: ``metrics/self``, the pipeline that ships
-            the collector's own metrics.
-    """
-    service = config.get("service")
-    pipelines = service.get("pipelines") if isinstance(service, Mapping) else None
-    if not isinstance(pipelines, Mapping):
-        raise fail("service.pipelines", "must be a mapping of pipelines", pipelines)
-    exporters: dict[str, list[str]] = {}
-    receivers: dict[str, list[str]] = {}
-    for name, pipeline in pipelines.items():
-        signal = str(name).split("/", 1)[0]
-        if name in skip_pipelines or signal not in SIGNAL_UNITS:
-            continue
-        if not isinstance(pipeline, Mapping):
-            continue
-        for target, key in ((exporters, "exporters"), (receivers, "receivers")):
-            for component in pipeline.get(key) or ():
-                signals = target.setdefault(str(component), [])
-                if signal not in signals:
-                    signals.append(signal)
-    return (
-        {k: tuple(v) for k, v in exporters.items()},
-        {k: tuple(v) for k, v in receivers.items()},
     )

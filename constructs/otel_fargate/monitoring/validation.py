@@ -6,9 +6,11 @@ from collections.abc import Mapping, Sequence
 
 from aws_cdk import Token
 
+from otel_fargate import telemetry
 from otel_fargate.checks import check_int, check_number, check_percent, check_text, fail
 from otel_fargate.errors import OtelFargateError
 from otel_fargate.monitoring.metrics import ALL_SIGNALS, SIGNAL_UNITS
+from otel_fargate.names import CONTAINER_METRICS_PIPELINE_ID, SELF_PIPELINE_ID
 
 #: CloudWatch refuses alarms whose metric math reads more than 10 metrics.
 MAX_ALARM_METRICS = 10
@@ -157,3 +159,56 @@ def dashboard_name(name: str, *, derived: bool) -> str:
             + (" (from environment_name/service_name)" if derived else "")
         )
     return name
+
+
+def container_metrics(given: Sequence[str]) -> tuple[str, ...]:
+    """``given`` if every name is a container metric the collector can publish."""
+    if isinstance(given, str | bytes) or not isinstance(given, Sequence):
+        raise fail("container_metrics", "must be a list of metric names", given)
+    known = {name for names in telemetry.CONTAINER_METRIC_GROUPS.values() for name in names}
+    for index, name in enumerate(given):
+        if name not in known:
+            raise fail(
+                f"container_metrics[{index}]",
+                f"must be one of {', '.join(sorted(known))}",
+                name,
+            )
+    return tuple(given)
+
+
+def pipeline_components(
+    config: Mapping[str, object],
+    *,
+    skip_pipelines: Sequence[str] = (SELF_PIPELINE_ID, CONTAINER_METRICS_PIPELINE_ID),
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """The ``(exporters, receivers)`` arguments of CollectorMonitoring for a config.
+
+    Each pipeline's signal is the part of its name before ``/``.
+
+    Args:
+        config: a rendered collector configuration.
+        skip_pipelines: pipelines left out. Default: ``metrics/self``, the pipeline that ships
+            the collector's own metrics, and ``metrics/container`` (container metrics, to the
+            same exporters as ``metrics``).
+    """
+    service = config.get("service")
+    pipelines = service.get("pipelines") if isinstance(service, Mapping) else None
+    if not isinstance(pipelines, Mapping):
+        raise fail("service.pipelines", "must be a mapping of pipelines", pipelines)
+    exporters: dict[str, list[str]] = {}
+    receivers: dict[str, list[str]] = {}
+    for name, pipeline in pipelines.items():
+        signal = str(name).split("/", 1)[0]
+        if name in skip_pipelines or signal not in SIGNAL_UNITS:
+            continue
+        if not isinstance(pipeline, Mapping):
+            continue
+        for target, key in ((exporters, "exporters"), (receivers, "receivers")):
+            for component in pipeline.get(key) or ():
+                signals = target.setdefault(str(component), [])
+                if signal not in signals:
+                    signals.append(signal)
+    return (
+        {k: tuple(v) for k, v in exporters.items()},
+        {k: tuple(v) for k, v in receivers.items()},
+    )

@@ -62,6 +62,7 @@ def render_collector(
         service_name=service,
         processors=options.processors,
         receivers=tuple(options.receivers),
+        container_metrics=options.container_metrics,
         overrides=options.config_overrides,
         replacement=options.config_replacement,
         self_telemetry_namespace=options.self_telemetry_namespace,

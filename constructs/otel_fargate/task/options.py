@@ -16,7 +16,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
 
 from otel_fargate.checks import check_bool, check_retention_days, fail
-from otel_fargate.config import Receiver, SecretRef
+from otel_fargate.config import ContainerMetrics, Receiver, SecretRef
 from otel_fargate.config.options.collector import check_stop_timeout
 from otel_fargate.errors import OtelFargateError
 from otel_fargate.names import MAX_STOP_TIMEOUT_SECONDS, SELF_TELEMETRY_NAMESPACE
@@ -51,6 +51,13 @@ class CollectorOptions:
             only: each goes into the pipelines of its signals, and every app container the
             sidecar wires gets what points the app at it (``AWS_XRAY_DAEMON_ADDRESS``); the
             gateway refuses them; default: OTLP only.
+        container_metrics: the task's and its containers' CPU, memory, network and storage
+            from the task metadata endpoint (``ContainerMetrics``), sidecar and agent only:
+            ``ContainerMetrics(enabled=False)`` switches them off, ``metrics=[...]`` chooses
+            which go out; default: on wherever the collector exports or forwards metrics,
+            with the task's CPU, memory and ephemeral storage and each container's CPU and
+            memory (see *Container metrics and Prometheus scraping*); the gateway refuses
+            them enabled.
         config_overrides: a mapping or YAML text deep-merged into the rendered configuration;
             default: none.
         config_replacement: a whole configuration used instead of the rendered one (still
@@ -101,6 +108,7 @@ class CollectorOptions:
     telemetry_log_removal_policy: RemovalPolicy = RemovalPolicy.DESTROY
     processors: Mapping[str, Mapping[str, Any] | None] | None = None
     receivers: Sequence[Receiver] = ()
+    container_metrics: ContainerMetrics | None = None
     config_overrides: Mapping[str, Any] | str | None = None
     config_replacement: Mapping[str, Any] | str | None = None
     self_telemetry_namespace: str | None = SELF_TELEMETRY_NAMESPACE
@@ -205,6 +213,7 @@ class CollectorOptionsArgs(TypedDict, total=False):
     telemetry_log_removal_policy: RemovalPolicy
     processors: Mapping[str, Mapping[str, Any] | None] | None
     receivers: Sequence[Receiver]
+    container_metrics: ContainerMetrics | None
     config_overrides: Mapping[str, Any] | str | None
     config_replacement: Mapping[str, Any] | str | None
     self_telemetry_namespace: str | None

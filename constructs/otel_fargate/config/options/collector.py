@@ -22,6 +22,10 @@ from otel_fargate.config.options.checks import (
     check_stop_timeout,
 )
 from otel_fargate.config.options.tls import GatewayTlsOptions, check_gateway_tls
+from otel_fargate.config.receivers.container_metrics import (
+    ContainerMetrics,
+    check_container_metrics,
+)
 from otel_fargate.config.receivers.typed import Receiver, check_receivers
 from otel_fargate.config.sampling.tier import TailSampling, TraceRouting, check_tiers
 from otel_fargate.errors import ConfigError
@@ -76,6 +80,12 @@ class CollectorConfigOptions:
             (``XRayDaemonReceiver``); sidecar and agent only, on loopback. A receiver
             whose signal has no pipeline (no exporter, or for an agent no forwarded signal,
             takes it) is refused; default: OTLP only.
+        container_metrics: task and container metrics from the task metadata endpoint
+            (:class:`~otel_fargate.config.receivers.container_metrics.ContainerMetrics`), in a
+            ``metrics/container`` pipeline to the metrics exporters; default: on for the
+            sidecar and agent when something takes metrics and the image has the receiver and
+            the filter and resource processors (eight metrics: the task's CPU, memory and
+            ephemeral storage, each container's CPU and memory), off elsewhere.
         memory_mib: the collector container's memory; sizes memory_limiter and GOMEMLIMIT;
             default: 512 MiB.
         cpu_units: the collector container's CPU (1024 = 1 vCPU); sizes GOMAXPROCS;
@@ -154,6 +164,7 @@ class CollectorConfigOptions:
     preset: Preset
     exporters: Sequence[Exporter] = ()
     receivers: Sequence[Receiver] = ()
+    container_metrics: ContainerMetrics | None = None
     memory_mib: int = 512
     cpu_units: int = 256
     environment_name: str = "default"
@@ -215,6 +226,7 @@ class CollectorConfigOptions:
         self._check_names()
         check_exporters(self.exporters, preset=self.preset, replacement=self.replacement)
         check_receivers(self.receivers, preset=self.preset, replacement=self.replacement)
+        check_container_metrics(self.container_metrics, preset=self.preset)
         self._check_endpoints()
         check_processors(self.processors, reserved=RESERVED_PROCESSORS)
         self._check_layers()
@@ -328,6 +340,25 @@ class CollectorConfigOptions:
     def effective_forward_signals(self) -> tuple[Signal, ...]:
         """The signals an agent forwards: ``forward_signals`` or every signal."""
         return self.forward_signals if self.forward_signals is not None else SIGNALS
+
+    @property
+    def effective_container_metrics(self) -> ContainerMetrics | None:
+        """The container metrics the preset collects: given, or the default for a sidecar or
+        an agent; None when they are off (the pipelines decide whether they have a route).
+        """
+        chosen = self.container_metrics
+        if chosen is None and self.preset in ("sidecar", "agent") and self.replacement is None:
+            chosen = ContainerMetrics() if self._image_runs_container_metrics() else None
+        return chosen if chosen is not None and chosen.enabled else None
+
+    def _image_runs_container_metrics(self) -> bool:
+        """Whether the image has what the default container metrics render (or is unknown)."""
+        if self.components is None:
+            return True
+        return "awsecscontainermetrics" in self.components.of_kind("receivers") and {
+            "filter",
+            "resource",
+        } <= self.components.of_kind("processors")
 
     @property
     def effective_gateway_endpoint(self) -> str:

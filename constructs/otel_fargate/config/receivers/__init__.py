@@ -1,5 +1,6 @@
-"""Typed receivers beside OTLP (the X-Ray daemon, Fluent Forward)."""
+"""Typed receivers beside OTLP (the X-Ray daemon, Fluent Forward) and container metrics."""
 
+from otel_fargate.config.receivers.container_metrics import ContainerMetrics
 from otel_fargate.config.receivers.typed import (
     FluentForwardReceiver,
     Receiver,
@@ -7,4 +8,6 @@ from otel_fargate.config.receivers.typed import (
     check_receivers,
 )
 
-__all__ = ["FluentForwardReceiver", "Receiver", "XRayDaemonReceiver", "check_receivers"]
+__all__ = [
+    "ContainerMetrics",
+    "FluentForwardReceiver", "Receiver", "XRayDaemonReceiver", "check_receivers"]

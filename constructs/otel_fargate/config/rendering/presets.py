@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from otel_fargate import telemetry
 from otel_fargate.config.core.layers import load_layer
 from otel_fargate.config.core.secrets import env_ref
 from otel_fargate.config.core.sizing import Sizing
@@ -25,7 +24,17 @@ from otel_fargate.config.exporters.base import helper_settings
 from otel_fargate.config.model.processors import processor_signals
 from otel_fargate.config.options.collector import CollectorConfigOptions
 from otel_fargate.config.options.tls import exporter_tls
+from otel_fargate.config.rendering.container import (
+    container_fragment,
+    container_pipeline,
+    publish_on_dashboard,
+)
 from otel_fargate.config.rendering.durable import persist_queues
+from otel_fargate.config.rendering.own_metrics import (
+    resource_detection,
+    self_telemetry,
+    service_telemetry,
+)
 from otel_fargate.config.rendering.tiers import (
     ROUTING_EXPORTER_ID,
     exported_signals,
@@ -43,8 +52,6 @@ from otel_fargate.names import (
     OTLP_HTTP_PORT,
     PPROF_ENDPOINT,
     SELF_EXPORTER_ID,
-    SELF_METRICS_PORT,
-    SELF_OTLP_PORT,
     SELF_PIPELINE_ID,
     SELF_RECEIVER_ID,
     ZPAGES_ENDPOINT,
@@ -65,7 +72,7 @@ def base(options: CollectorConfigOptions) -> Config:
     extensions: Config = {"health_check": {"endpoint": options.health_check_endpoint, "path": "/"}}
     processors: Config = {"memory_limiter": options.sizing.memory_limiter}
     if options.preset not in _SHARED_TIERS or options.self_telemetry_namespace is not None:
-        processors["resource_detection"] = _resource_detection()
+        processors["resource_detection"] = resource_detection()
     if options.preset == "sampler" and options.sampling is not None:
         processors["tail_sampling"] = options.sampling.render(options.sizing)
     processors["batch"] = {"send_batch_size": 8192, "send_batch_max_size": 8192, "timeout": "200ms"}
@@ -176,34 +183,6 @@ def user_processors(options: CollectorConfigOptions) -> Config:
     }
 
 
-def self_telemetry(options: CollectorConfigOptions) -> Config:
-    """The internal receiver and EMF exporter that ship the collector's own metrics."""
-    if options.self_telemetry_namespace is None:
-        return {}
-    declarations = [
-        {
-            "dimensions": [list(telemetry.DIMENSIONS[group])],
-            "metric_name_selectors": [f"^{name}$" for name in names],
-        }
-        for group, names in telemetry.METRIC_GROUPS.items()
-    ]
-    exporter = {
-        "namespace": options.self_telemetry_namespace,
-        "log_group_name": options.effective_self_telemetry_log_group,
-        "log_stream_name": "{TaskId}",
-        "log_retention": options.self_telemetry_retention_days,
-        "dimension_rollup_option": "NoDimensionRollup",
-        "resource_to_telemetry_conversion": {"enabled": True},
-        "metric_declarations": declarations,
-    }
-    receiver = {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{SELF_OTLP_PORT}"}}}
-    return {
-        "receivers": {SELF_RECEIVER_ID: receiver},
-        "processors": {"resource_detection": _resource_detection()},
-        "exporters": {SELF_EXPORTER_ID: exporter},
-    }
-
-
 #: The fragments, in merge order.
 FRAGMENTS: tuple[Fragment, ...] = (
     base,
@@ -218,10 +197,6 @@ FRAGMENTS: tuple[Fragment, ...] = (
     user_processors,
     self_telemetry,
 )
-
-
-def _resource_detection() -> Config:
-    return {"detectors": ["env", "ecs"], "timeout": "2s", "override": False}
 
 
 def merge_fragment(config: Config, fragment: Config) -> None:
@@ -334,30 +309,6 @@ def pipelines(options: CollectorConfigOptions) -> Config:
     return out
 
 
-def service_telemetry(options: CollectorConfigOptions) -> Config:
-    """``service.telemetry``: resource, JSON logs, Prometheus pull and the OTLP push reader."""
-    readers: list[Config] = [
-        {"pull": {"exporter": {"prometheus": {"host": "127.0.0.1", "port": SELF_METRICS_PORT}}}}
-    ]
-    if options.self_telemetry_namespace is not None:
-        push = {
-            "protocol": "grpc",
-            "endpoint": f"http://127.0.0.1:{SELF_OTLP_PORT}",
-            "insecure": True,
-        }
-        interval = options.self_telemetry_interval_seconds * 1000
-        readers.append({"periodic": {"interval": interval, "exporter": {"otlp": push}}})
-    resource = [
-        {"name": telemetry.DIMENSION_ENVIRONMENT, "value": options.environment_name},
-        {"name": telemetry.DIMENSION_SERVICE, "value": options.service_name},
-    ]
-    return {
-        "resource": {"attributes": resource},
-        "logs": {"level": options.log_level, "encoding": "json"},
-        "metrics": {"level": "detailed", "readers": readers},
-    }
-
-
 def size_queues(config: Config, sizing: Sizing, settings: Iterable[tuple[str, str]]) -> None:
     """Give every exporter queue without a size the container's byte budget; refuse larger."""
     for eid, setting in settings:
@@ -381,6 +332,9 @@ def build_preset(options: CollectorConfigOptions) -> Config:
     config: Config = {}
     for fragment in FRAGMENTS:
         merge_fragment(config, fragment(options))
+    metrics_exporters = routes(options)["metrics"]
+    merge_fragment(config, container_fragment(options, metrics_exporters))
+    publish_on_dashboard(config, options)
     queues = [(e.component_id, e.setting) for e in exporters_in_use(options)]
     if options.preset == "agent":
         queues.insert(0, (GATEWAY_EXPORTER_ID, f"exporters.{GATEWAY_EXPORTER_ID}"))
@@ -394,7 +348,7 @@ def build_preset(options: CollectorConfigOptions) -> Config:
     config = {section: config[section] for section in _SECTIONS if config.get(section)}
     config["service"] = {
         "extensions": list(config.get("extensions", {})),
-        "pipelines": pipelines(options),
+        "pipelines": {**pipelines(options), **container_pipeline(config, metrics_exporters)},
         "telemetry": service_telemetry(options),
     }
     return config
