@@ -23,7 +23,7 @@ from otel_fargate.config import CollectorConfigOptions, render
 from otel_fargate.config.model.components import MODULE_TYPES, contrib_components
 
 from tests.e2e.test_validate import KINDS, STAND_INS, validate_with_stand_ins
-from tests.library.test_adot_samples import ADOT, ENVIRONMENT, EXPECTED
+from tests.library.test_adot_samples import ADOT, ADOT_GROUPS, ENVIRONMENT, EXPECTED
 from tools.collector import LOCAL_EXCLUDE
 
 pytestmark = pytest.mark.e2e
@@ -52,6 +52,7 @@ def _rendered(sample: Path) -> str:
             preset="sidecar",
             replacement=sample.read_text(),
             environment=ENVIRONMENT,
+            existing_log_groups=ADOT_GROUPS,  # AWS's own groups, as test_adot_samples.py names them
             allow_open_listeners=True,  # ADOT's samples listen on 0.0.0.0
             components=contrib_components(),
             image_description="the bundled image",
