@@ -18,6 +18,7 @@ from otel_fargate import (
     CollectorGateway,
     CollectorOptions,
     CollectorSidecar,
+    EmbeddedCollector,
     SamplingTier,
 )
 from otel_fargate.config.model.component_iam import COMPONENT_IAM
@@ -99,6 +100,7 @@ OPTION_TABLES: list[tuple[str, tuple[Any, ...]]] = [
     ("CollectorSidecar(", (CollectorSidecar, CollectorOptions)),
     ("CollectorGateway(", (CollectorGateway, CollectorOptions)),
     ("The scale tier", (SamplingTier,)),
+    ("EmbeddedCollector(", (EmbeddedCollector, CollectorOptions)),
 ]
 
 
@@ -117,10 +119,12 @@ def test_option_tables_state_the_codes_defaults(heading: str, owners: tuple[Any,
         )
 
 
-@pytest.mark.parametrize("construct", [CollectorSidecar, CollectorGateway, SamplingTier])
+@pytest.mark.parametrize(
+    "construct", [CollectorSidecar, CollectorGateway, SamplingTier, EmbeddedCollector]
+)
 def test_every_argument_of_a_construct_is_in_its_table(construct: Any) -> None:
     heading = {CollectorSidecar: "CollectorSidecar(", CollectorGateway: "CollectorGateway(",
-               SamplingTier: "The scale tier"}[construct]
+               SamplingTier: "The scale tier", EmbeddedCollector: "EmbeddedCollector("}[construct]
     documented = {
         name for row in table(columns=("option", "default"), heading=heading).rows
         for name in identifiers(cell(row, "option"))

@@ -4,6 +4,7 @@ Public names:
 
 * :class:`CollectorSidecar`: the collector inside an application's task (sidecar or agent).
 * :class:`CollectorGateway`: a separate, autoscaled collector service behind Service Connect.
+* :class:`EmbeddedCollector`: the collector inside the app's own container (embedded mode).
 * :class:`CollectorImage`: the bundled, slim or registry collector image.
 * :class:`CollectorMonitoring`: dashboard and alarms from the collector's own metrics.
 * :class:`CollectorOptions`: the options the sidecar and the gateway share.
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
         TailSampling,
         TraceRouting,
     )
+    from otel_fargate.embedded.construct import EmbeddedCollector
     from otel_fargate.gateway.construct import CollectorGateway
     from otel_fargate.gateway.tls import GatewayTls
     from otel_fargate.monitoring import CollectorMonitoring
@@ -91,6 +93,7 @@ _HOMES: dict[str, str] = {
     "CollectorImage": "task.image",
     "CollectorMonitoring": "monitoring",
     "CollectorSidecar": "sidecar.construct",
+    "EmbeddedCollector": "embedded.construct",
     "HealthCheckTiming": "task.health",
     "log_retention": "task.fargate",
     "AllOf": "config.sampling",
@@ -129,6 +132,7 @@ __all__ = [
     "ConfigError",
     "ContainerMetrics",
     "DebugExporter",
+    "EmbeddedCollector",
     "EnvironmentConfigError",
     "FluentForwardReceiver",
     "GatewayTls",

@@ -26,60 +26,35 @@ rendered from typed options.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from otel_fargate.config import CollectorConfigOptions, ConfigError, RenderedConfig, render
-from otel_fargate.config.policy.drain import drain_of
-from otel_fargate.config.policy.validate import component_type
+from otel_fargate.config.policy import budget as _budget
+from otel_fargate.config.policy.budget import (
+    BUDGET_ENV,
+    SUPERVISOR_MARGIN_SECONDS,
+    DrainBudget,
+    check_fits,
+    go_duration,
+)
 from otel_fargate.names import MAX_STOP_TIMEOUT_SECONDS
 
-#: The environment variable the supervisor reads the budget from.
-BUDGET_ENV = "OTEL_FARGATE_DRAIN_BUDGET"
-#: What the supervisor adds to the budget for its default --collector-stop-timeout: time for
-#: the collector's own shutdown once the last export has ended (``drainMargin`` in
-#: supervisor/flags.go).
-SUPERVISOR_MARGIN_SECONDS = 5
+__all__ = [
+    "BUDGET_ENV",
+    "DEFAULT_CONFIG",
+    "SUPERVISOR_MARGIN_SECONDS",
+    "DrainBudget",
+    "check_fits",
+    "drain_budget",
+    "go_duration",
+    "main",
+    "render_config",
+]
+
 DEFAULT_CONFIG = Path(__file__).with_name("collector.yaml")
-
-
-@dataclass(frozen=True)
-class DrainBudget:
-    """The longest time one exporter of a configuration can spend sending one batch.
-
-    Attributes:
-        seconds: the budget; 0 when every exporter sends synchronously (``debug``).
-        exporter: the component id of the exporter that sets it, None when seconds is 0.
-        detail: how that exporter's time adds up, for messages.
-    """
-
-    seconds: float
-    exporter: str | None
-    detail: str
-
-    @property
-    def go_duration(self) -> str:
-        """The budget as the supervisor reads it, rounded up to the millisecond."""
-        return go_duration(self.seconds)
-
-    @property
-    def collector_stop_timeout_seconds(self) -> float:
-        """The supervisor's --collector-stop-timeout when told this budget."""
-        return math.ceil(round(self.seconds * 1000, 6)) / 1000 + SUPERVISOR_MARGIN_SECONDS
-
-
-def go_duration(seconds: float) -> str:
-    """``seconds`` as a Go duration (``70s``, ``12.5s``), rounded up to the millisecond so
-    that the supervisor is never told less than the budget.
-    """
-    millis = math.ceil(round(seconds * 1000, 6))
-    if millis % 1000 == 0:
-        return f"{millis // 1000}s"
-    return f"{millis / 1000:.3f}".rstrip("0") + "s"
 
 
 def drain_budget(rendered: RenderedConfig, *, stop_timeout_seconds: int = 120) -> DrainBudget:
@@ -87,26 +62,7 @@ def drain_budget(rendered: RenderedConfig, *, stop_timeout_seconds: int = 120) -
 
     ``stop_timeout_seconds`` only words the error about retries that never end.
     """
-    config = rendered.config
-    exporters: Mapping[str, Any] = config.get("exporters") or {}
-    pipelines: Mapping[str, Any] = (config.get("service") or {}).get("pipelines") or {}
-    used = sorted(
-        {eid for pipeline in pipelines.values() for eid in (pipeline or {}).get("exporters") or []}
-    )
-    budget = DrainBudget(0.0, None, "no exporter retries or waits for an answer")
-    for eid in used:
-        drain = drain_of(
-            component_type(eid),
-            exporters.get(eid) or {},
-            where=f"exporters.{eid}",
-            stop_timeout_seconds=stop_timeout_seconds,
-        )
-        if drain is not None and drain.total > budget.seconds:
-            detail = drain.attempt_text
-            if drain.retrying:
-                detail = f"retries {drain.retrying:g}s plus {detail}"
-            budget = DrainBudget(drain.total, eid, detail)
-    return budget
+    return _budget.drain_budget(rendered.config, stop_timeout_seconds=stop_timeout_seconds)
 
 
 def render_config(text: str, *, stop_timeout_seconds: int) -> RenderedConfig:
@@ -116,19 +72,6 @@ def render_config(text: str, *, stop_timeout_seconds: int) -> RenderedConfig:
             preset="sidecar", replacement=text, stop_timeout_seconds=stop_timeout_seconds
         )
     )
-
-
-def check_fits(budget: DrainBudget, *, stop_timeout_seconds: int) -> None:
-    """Raise ConfigError unless the collector's stop timeout ends before the container's."""
-    collector = budget.collector_stop_timeout_seconds
-    if collector >= stop_timeout_seconds:
-        raise ConfigError(
-            f"drain budget {budget.go_duration} ({budget.exporter}: {budget.detail}): the "
-            f"supervisor stops the collector after {collector:g}s (the budget plus "
-            f"{SUPERVISOR_MARGIN_SECONDS}s), which leaves the app no time to shut down within "
-            f"stop_timeout_seconds={stop_timeout_seconds}; shorten that exporter's retries or "
-            f"timeout"
-        )
 
 
 def main(
@@ -167,9 +110,8 @@ def main(
         print(f"error: {args.config}: {problem}", file=err)
         return 1
     collector = budget.collector_stop_timeout_seconds
-    source = f"{budget.exporter}: {budget.detail}" if budget.exporter else budget.detail
     print(
-        f"drain budget {budget.go_duration} ({source}); the supervisor stops the collector "
+        f"drain budget {budget.go_duration} ({budget.source}); the supervisor stops the collector "
         f"after {collector:g}s, which leaves the app {stop - collector:g}s of "
         f"stop_timeout_seconds={stop} to shut down",
         file=err,

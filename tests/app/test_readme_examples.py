@@ -35,4 +35,9 @@ def test_readme_example_synthesizes(code: str) -> None:
             if resource["Type"] == "AWS::ECS::TaskDefinition"
             for c in resource["Properties"]["ContainerDefinitions"]
         ]
-        assert "otel-collector" in {c["Name"] for c in definitions}
+        # a collector container, or an app container carrying the collector (embedded mode)
+        assert any(
+            c["Name"] == "otel-collector"
+            or any(e["Name"] == "OTEL_FARGATE_CONFIG" for e in c.get("Environment", []))
+            for c in definitions
+        )

@@ -26,7 +26,7 @@ from otel_fargate.task._wiring import (
     render_collector,
 )
 from otel_fargate.task.container import CollectorContainerSpec, add_collector
-from otel_fargate.task.fargate import as_int, reserved
+from otel_fargate.task.fargate import as_int, check_fargate_task, reserved
 from otel_fargate.task.options import CollectorOptions, CollectorOptionsArgs
 from otel_fargate.task.synth import add_check, services_wait_for, task_fits
 
@@ -254,14 +254,7 @@ class CollectorSidecar(Construct):
     def _check(
         task_definition: ecs.TaskDefinition, app_protocol: str, restart_period: int | None
     ) -> None:
-        if task_definition.network_mode != ecs.NetworkMode.AWS_VPC:
-            raise fail(
-                "task_definition",
-                "must use awsvpc networking (a Fargate task definition)",
-                task_definition.node.path,
-            )
-        if not task_definition.is_fargate_compatible:
-            raise fail("task_definition", "must be Fargate-compatible", task_definition.node.path)
+        check_fargate_task(task_definition)
         if task_definition.find_container(COLLECTOR_CONTAINER_NAME) is not None:
             raise fail(
                 "task_definition",

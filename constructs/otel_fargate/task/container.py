@@ -71,27 +71,54 @@ def add_collector(
     definition, as finished, stays within ECS's size limit (every role: sidecar, agent,
     gateway, sampler).
     """
-    _check_provided(spec)
-    add_check(scope, lambda: definition_size(task_definition))
-    retention = spec.options.log_retention_days
-    log_group = logs.LogGroup(scope, "Logs", retention=log_retention(retention))
-    container = _add_container(scope, task_definition, spec, log_group)
-    export_log_groups = create_export_log_groups(
-        scope,
-        spec.rendered,
-        default_retention_days=retention,
-        removal_policy=spec.options.telemetry_log_removal_policy,
+    log_group = collector_log_group(
+        scope, task_definition, spec.rendered, spec.options, spec.extra_secrets
     )
-    export_policy = grant_collector_permissions(scope, task_definition.task_role, spec.rendered.iam)
+    container = _add_container(scope, task_definition, spec, log_group)
+    export_log_groups, export_policy = collector_exports(
+        scope, task_definition, spec.rendered, spec.options
+    )
     return CollectorParts(container, log_group, export_log_groups, export_policy)
 
 
-def _check_provided(spec: CollectorContainerSpec) -> None:
+def collector_log_group(
+    scope: Construct,
+    task_definition: ecs.TaskDefinition,
+    rendered: RenderedConfig,
+    options: CollectorOptions,
+    extra_secrets: Mapping[str, ecs.Secret],
+) -> logs.LogGroup:
+    """What comes before a collector's container: the check that every variable its
+    configuration reads is provided, the task definition's size check, and its log group.
+    """
+    check_provided(rendered, extra_secrets)
+    add_check(scope, lambda: definition_size(task_definition))
+    return logs.LogGroup(scope, "Logs", retention=log_retention(options.log_retention_days))
+
+
+def collector_exports(
+    scope: Construct,
+    task_definition: ecs.TaskDefinition,
+    rendered: RenderedConfig,
+    options: CollectorOptions,
+) -> tuple[dict[str, logs.ILogGroup], iam.Policy | None]:
+    """The log groups a collector's exporters write, and the task-role policy they need."""
+    export_log_groups = create_export_log_groups(
+        scope,
+        rendered,
+        default_retention_days=options.log_retention_days,
+        removal_policy=options.telemetry_log_removal_policy,
+    )
+    export_policy = grant_collector_permissions(scope, task_definition.task_role, rendered.iam)
+    return export_log_groups, export_policy
+
+
+def check_provided(rendered: RenderedConfig, extra_secrets: Mapping[str, ecs.Secret]) -> None:
     """Every ``${env:NAME}`` the configuration needs is a secret or variable of the container."""
     missing = [
         name
-        for name in spec.rendered.required_env
-        if name not in spec.extra_secrets and name not in ECS_PROVIDED_ENV
+        for name in rendered.required_env
+        if name not in extra_secrets and name not in ECS_PROVIDED_ENV
     ]
     if missing:
         name = missing[0]
@@ -101,6 +128,15 @@ def _check_provided(spec: CollectorContainerSpec) -> None:
             f"empty string); pass secrets=[SecretRef(env_name={name!r}, secret_id=...)] or "
             f"environment={{{name!r}: ...}}; unprovided: {', '.join(missing)}"
         )
+
+
+def config_secrets(
+    scope: Construct, task_definition: ecs.TaskDefinition, rendered: RenderedConfig
+) -> dict[str, ecs.Secret]:
+    """The ECS secrets the configuration reads, with the KMS grants they need."""
+    secrets = ecs_secrets(scope, rendered.secrets)
+    grant_key_decrypt(task_definition, rendered.secrets)
+    return secrets
 
 
 def _health_check(
@@ -157,8 +193,7 @@ def _add_container(
 ) -> ecs.ContainerDefinition:
     image, check = _health_check(scope, task_definition, spec)
     entry_point, command = _entry_point(scope, image, spec)
-    secrets = ecs_secrets(scope, spec.rendered.secrets)
-    grant_key_decrypt(task_definition, spec.rendered.secrets)
+    secrets = config_secrets(scope, task_definition, spec.rendered)
     secrets.update(spec.extra_secrets)
     restart = spec.restart_attempt_period_seconds
     container = task_definition.add_container(
@@ -181,7 +216,7 @@ def _add_container(
         restart_attempt_period=Duration.seconds(restart) if restart is not None else None,
     )
     _mount_queue_volume(task_definition, container, spec.rendered)
-    _acknowledge_container(task_definition)
+    acknowledge_container(task_definition)
     return container
 
 
@@ -222,7 +257,8 @@ def _mount_queue_volume(
     )
 
 
-def _acknowledge_container(task_definition: ecs.TaskDefinition) -> None:
+def acknowledge_container(task_definition: ecs.TaskDefinition) -> None:
+    """The cdk-nag and cfn-lint findings every collector container raises, with reasons."""
     acknowledge(
         task_definition,
         "CloudFormation-Validate::E1029",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import jsii
 from aws_cdk import aws_ecs as ecs
 
-from otel_fargate.checks import check_retention_days
+from otel_fargate.checks import check_retention_days, fail
 from otel_fargate.errors import OtelFargateError
 from otel_fargate.names import LOG_RETENTION_DAYS
 
@@ -41,6 +41,18 @@ def check_fargate_size(prefix: str, cpu: int, memory_mib: int) -> None:
             f"{prefix}memory_mib: with cpu {cpu}, Fargate accepts "
             f"{', '.join(map(str, allowed))} MiB, got {memory_mib!r}"
         )
+
+
+def check_fargate_task(task_definition: ecs.TaskDefinition) -> None:
+    """Fail unless ``task_definition`` uses awsvpc networking and is Fargate-compatible."""
+    if task_definition.network_mode != ecs.NetworkMode.AWS_VPC:
+        raise fail(
+            "task_definition",
+            "must use awsvpc networking (a Fargate task definition)",
+            task_definition.node.path,
+        )
+    if not task_definition.is_fargate_compatible:
+        raise fail("task_definition", "must be Fargate-compatible", task_definition.node.path)
 
 
 def log_retention(days: int, *, setting: str = "log_retention_days") -> logs.RetentionDays:
