@@ -119,15 +119,17 @@ class CollectorGateway(Construct):
             there.
 
     Attributes:
-        service: the ``ecs.FargateService``; ``task_definition``, ``container`` and
-            ``log_group`` are its task definition, collector container and log group.
-        namespace: the Service Connect namespace; ``security_group``: the tasks' group.
-        load_balancer: with ``internal_nlb``, the ``elbv2.NetworkLoadBalancer`` (its
-            ``load_balancer_dns_name`` is what clients outside ECS dial) and
-            ``load_balancer_security_group`` its group; else both None.
-        token_secret: the current token; ``previous_token_secret``: the second accepted one.
-        samplers: with ``sampling``, the ``CollectorSamplers``, else None; ``scaling``,
-            ``rendered_config``, ``export_policy``, ``monitoring``: as named.
+        service, task_definition, container, log_group: the ``ecs.FargateService``, its task
+            definition, the collector container and its log group.
+        namespace, security_group: the Service Connect namespace and the tasks' group.
+        load_balancer, load_balancer_security_group: with ``internal_nlb``, the
+            ``elbv2.NetworkLoadBalancer`` (its ``load_balancer_dns_name`` is what clients
+            outside ECS dial) and its group; else both None.
+        token_secret, previous_token_secret: the current token and the second accepted one.
+        samplers: with ``sampling``, the ``CollectorSamplers``, else None.
+        scaling, rendered_config, config_options, export_log_groups, export_policy, monitoring,
+            tls, cluster, options, service_name, environment_name: as for the sidecar, and
+            what was passed in.
     """
 
     def __init__(

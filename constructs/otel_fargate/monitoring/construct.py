@@ -134,6 +134,18 @@ class CollectorMonitoring(Construct):
             memory metric gets a graph, and with both ephemeral-storage metrics a graph and
             the ``ephemeral_storage`` alarm (above 80 % of what the task reserves). Default:
             none; ``monitor_collector`` derives them from the configuration.
+
+    Attributes:
+        alarms: the ``cloudwatch.Alarm`` of each name above that applies, by name.
+        deployment_gates: the alarms a deployment rolls back on, by name; empty without
+            ``deployment_gates``.
+        dashboard: the ``cloudwatch.Dashboard``.
+        crash_metric_filter: the ``logs.MetricFilter`` counting crash lines, or None.
+        metrics: the collector's metrics (``CollectorMetrics``) the graphs and alarms read.
+        report_interval: the seconds between two reports of one collector's own metrics.
+        environment_name, service_name, namespace, memory_limit_mib, sidecar, tier,
+            container_metrics, ecs_cluster_name, ecs_service_name: what was passed in (the
+            ECS names taken from ``service`` when it is given).
     """
 
     def __init__(

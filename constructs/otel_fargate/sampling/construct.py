@@ -177,6 +177,17 @@ class CollectorSamplers(Construct):
             OTLP/gRPC from the gateway's security group only.
         tls_secrets: with ``tls``, the certificate chain and key as ECS secrets (the
             gateway's); default: none.
+
+    Attributes:
+        service, task_definition, container, log_group: the samplers' ``ecs.FargateService``,
+            its task definition, the collector container and its log group.
+        namespace: the private DNS namespace the samplers register their task IPs in.
+        routing: the ``TraceRouting`` the gateway's ``loadbalancing`` exporter uses.
+        security_group: the sampler tasks' ``ec2.SecurityGroup``.
+        scaling: the service's ``ScalableTaskCount``.
+        monitoring: the samplers' ``CollectorMonitoring``, or None.
+        rendered_config, config_options: the samplers' rendered configuration and its options.
+        tier, tls, service_name: what was passed in.
     """
 
     def __init__(

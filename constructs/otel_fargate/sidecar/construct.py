@@ -108,6 +108,8 @@ class CollectorSidecar(Construct):
         app_protocol: the OTLP protocol apps use.
         options: the resolved ``CollectorOptions``.
         health_check: whether ECS runs the health check.
+        wired: the names of the app containers wired to the collector.
+        instrumented: the ``AutoInstrumentation`` of each instrumented container, by name.
     """
 
     def __init__(
