@@ -20,7 +20,7 @@ from otel_fargate.names import CONFIG_ENV
 from otel_fargate.task._wiring import (
     environment_name,
     exporter_tuple,
-    monitoring_for,
+    in_task_monitoring,
     render_collector,
 )
 from otel_fargate.task.container import (
@@ -28,10 +28,10 @@ from otel_fargate.task.container import (
     collector_exports,
     collector_log_group,
     config_secrets,
+    probe_health_check,
 )
 from otel_fargate.task.drain import metrics_url
 from otel_fargate.task.fargate import check_fargate_task
-from otel_fargate.task.health import probe_command
 from otel_fargate.task.options import CollectorOptions, CollectorOptionsArgs
 from otel_fargate.task.synth import add_check, services_wait_for, task_fits
 
@@ -186,16 +186,15 @@ class EmbeddedCollector(Construct):
             readonly_root_filesystem=readonly_root_filesystem,
         )
         self._add_container(app, paths)
-        self.monitoring = monitoring_for(
+        self.monitoring = in_task_monitoring(
             self,
             opts,
             self.rendered_config,
             environment_name=self.environment_name,
             service_name=self.service_name,
             memory_limit_mib=collector_memory_mib,
-            sidecar=True,
-            collector_log_group=self.log_group,
-            gated_task_definition=task_definition,
+            log_group=self.log_group,
+            task_definition=task_definition,
         )
         add_check(self, lambda: task_fits(task_definition, service_connect=False))
         needs = [self.export_policy] if self.export_policy is not None else []
@@ -207,15 +206,8 @@ class EmbeddedCollector(Construct):
         taken = {**secrets, **app.environment, **rendered.environment, CONFIG_ENV: 1, BUDGET_ENV: 1}
         layout.check_no_overlap("app_secrets", app.secrets, taken)
         self.log_group = collector_log_group(self, task_definition, rendered, opts, {})
-        timing = opts.resolved_timing
         check = (
-            ecs.HealthCheck(
-                command=probe_command(paths.probe, rendered.health_check_url, timing),
-                interval=Duration.seconds(timing.interval_seconds),
-                timeout=Duration.seconds(timing.timeout_seconds),
-                retries=timing.retries,
-                start_period=Duration.seconds(timing.start_period_seconds),
-            )
+            probe_health_check(paths.probe, rendered.health_check_url, opts.resolved_timing)
             if opts.health_check
             else None
         )

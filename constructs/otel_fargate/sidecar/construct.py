@@ -22,7 +22,7 @@ from otel_fargate.sidecar.checks import agent_reaches_gateway
 from otel_fargate.task._wiring import (
     environment_name,
     exporter_tuple,
-    monitoring_for,
+    in_task_monitoring,
     render_collector,
 )
 from otel_fargate.task.container import CollectorContainerSpec, add_collector
@@ -172,16 +172,15 @@ class CollectorSidecar(Construct):
         self.log_router, self.log_router_log_group = self._log_router(
             stdout_logs, opts, restart_attempt_period_seconds
         )
-        self.monitoring = monitoring_for(
+        self.monitoring = in_task_monitoring(
             self,
             opts,
             self.rendered_config,
             environment_name=self.environment_name,
             service_name=self.service_name,
             memory_limit_mib=memory_mib,
-            sidecar=True,
-            collector_log_group=self.log_group,
-            gated_task_definition=task_definition,
+            log_group=self.log_group,
+            task_definition=task_definition,
         )
         self._wire_apps(app_containers, instrument or {})
         add_check(self, lambda: task_fits(task_definition, service_connect=gateway is not None))

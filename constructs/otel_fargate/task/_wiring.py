@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import Annotations, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from otel_fargate.checks import fail
@@ -120,6 +121,33 @@ def monitoring_for(
             task_definition=gated_task_definition,
         )
     return monitoring
+
+
+def in_task_monitoring(
+    scope: Construct,
+    options: CollectorOptions,
+    rendered: RenderedConfig,
+    *,
+    environment_name: str,
+    service_name: str,
+    memory_limit_mib: int,
+    log_group: logs.ILogGroup,
+    task_definition: ecs.TaskDefinition,
+) -> CollectorMonitoring | None:
+    """The dashboard and alarms of a collector inside an app's task (a sidecar, an agent or an
+    embedded collector): crashes counted from its log group, gates on the app's services.
+    """
+    return monitoring_for(
+        scope,
+        options,
+        rendered,
+        environment_name=environment_name,
+        service_name=service_name,
+        memory_limit_mib=memory_limit_mib,
+        sidecar=True,
+        collector_log_group=log_group,
+        gated_task_definition=task_definition,
+    )
 
 
 def _monitoring(

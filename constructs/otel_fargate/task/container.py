@@ -24,7 +24,7 @@ from otel_fargate.names import (
 from otel_fargate.task._nag import acknowledge
 from otel_fargate.task.drain import SUPERVISOR_PATH, RoleDrain, drain_note, supervisor_command
 from otel_fargate.task.fargate import log_retention
-from otel_fargate.task.health import probe_command
+from otel_fargate.task.health import HealthCheckTiming, probe_command
 from otel_fargate.task.image import BoundImage
 from otel_fargate.task.options import CollectorOptions
 from otel_fargate.task.permissions import grant_collector_permissions, stack_creates_log_group
@@ -150,17 +150,26 @@ def _health_check(
             "image: the image has no health probe; pass "
             "CollectorImage.from_registry(name, probe_path=...) or set health_check=False"
         )
-    timing = spec.options.resolved_timing
-    check = ecs.HealthCheck(
-        command=probe_command(
-            image.probe_path, spec.rendered.health_check_url, timing, style=image.probe_style
-        ),
+    check = probe_health_check(
+        image.probe_path,
+        spec.rendered.health_check_url,
+        spec.options.resolved_timing,
+        style=image.probe_style,
+    )
+    return image, check
+
+
+def probe_health_check(
+    probe_path: str, url: str, timing: HealthCheckTiming, *, style: str = "url"
+) -> ecs.HealthCheck:
+    """The container health check that runs the probe at ``probe_path`` against ``url``."""
+    return ecs.HealthCheck(
+        command=probe_command(probe_path, url, timing, style=style),
         interval=Duration.seconds(timing.interval_seconds),
         timeout=Duration.seconds(timing.timeout_seconds),
         retries=timing.retries,
         start_period=Duration.seconds(timing.start_period_seconds),
     )
-    return image, check
 
 
 def _entry_point(
