@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
@@ -49,6 +49,8 @@ from otel_fargate.config import (
 #: (the module proxy does not serve it at that release), so the sidecars and agents they run
 #: leave container metrics out; tests/e2e/test_container_metrics.py runs them on the tests'
 #: second collector instead.
+T = TypeVar("T")
+
 WITHOUT_CONTAINER_METRICS = ContainerMetrics(enabled=False)
 
 
@@ -450,24 +452,29 @@ def in_netns(name: str) -> Iterator[None]:
                 raise OSError(ctypes.get_errno(), "setns back to the original namespace failed")
 
 
-def sink_in_netns(name: str) -> OtlpSink:
-    """An :class:`OtlpSink` listening on 127.0.0.1 inside namespace ``name``."""
-    result: list[OtlpSink] = []
+def run_in_netns(name: str, call: Callable[[], T]) -> T:
+    """``call()`` run on a thread inside namespace ``name``; what it raises is raised here."""
+    result: list[T] = []
     errors: list[BaseException] = []
 
-    def create() -> None:
+    def run() -> None:
         try:
             with in_netns(name):
-                result.append(OtlpSink())
+                result.append(call())
         except BaseException as error:  # handed to the caller
             errors.append(error)
 
-    thread = threading.Thread(target=create)
+    thread = threading.Thread(target=run)
     thread.start()
-    thread.join(timeout=10)
+    thread.join(timeout=30)
     if errors:
         raise errors[0]
     return result[0]
+
+
+def sink_in_netns(name: str, *, port: int = 0) -> OtlpSink:
+    """An :class:`OtlpSink` listening on 127.0.0.1 (on ``port``, 0: any) inside ``name``."""
+    return run_in_netns(name, lambda: OtlpSink(port=port))
 
 
 # --------------------------------------------------------------------------------------------

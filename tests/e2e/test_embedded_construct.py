@@ -17,12 +17,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -33,11 +32,10 @@ from tests.e2e.harness import (
     REPO_ROOT,
     WITHOUT_CONTAINER_METRICS,
     Collector,
-    OtlpSink,
     Ports,
     ProcessRunner,
     free_port,
-    in_netns,
+    sink_in_netns,
     wait_healthy,
     wait_until,
 )
@@ -47,31 +45,10 @@ pytestmark = pytest.mark.e2e
 APP = REPO_ROOT / "examples" / "embedded" / "app.py"
 #: The collector's default ports, free in the test's own namespace as in a task.
 DEFAULT_PORTS = Ports(grpc=4317, http=4318, health=13133, metrics=8888)
-T = TypeVar("T")
 
 
 def ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, timeout=30, capture_output=True)
-
-
-def inside(namespace: str, call: Callable[[], T]) -> T:
-    """``call()`` run on a thread inside ``namespace``."""
-    result: list[T] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with in_netns(namespace):
-                result.append(call())
-        except BaseException as error:  # handed to the caller
-            errors.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=30)
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 @pytest.fixture()
@@ -185,7 +162,7 @@ def test_the_synthesized_container_drains_to_a_backend_that_returns_after_sigter
     supervisor.popen.send_signal(signal.SIGTERM)
     wait_until(lambda: "flushed; exiting after" in supervisor.log(), timeout=30, what="app flush")
     wait_until(lambda: time.monotonic() - stopped_at >= 2, timeout=10, what="2 s after SIGTERM")
-    sink: OtlpSink = inside(namespace, lambda: OtlpSink(port=port))
+    sink = sink_in_netns(namespace, port=port)
     try:
         status = supervisor.popen.wait(timeout=int(container["StopTimeout"]) + 30)
         elapsed = time.monotonic() - stopped_at
