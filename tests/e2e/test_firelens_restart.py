@@ -57,12 +57,19 @@ class Sender:
     sent: int = 0
     dropped: int = 0
     failed_emits: int = 0
+    #: Lines sent when the first emit failed: the sender saw the outage from there on.
+    first_failure: int | None = None
     stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.client = sender.FluentSender(
-            TAG, host="127.0.0.1", port=self.port, nanosecond_precision=True,
-            bufmax=self.bufmax, timeout=1.0, buffer_overflow_handler=self._overflow,
+            TAG,
+            host="127.0.0.1",
+            port=self.port,
+            nanosecond_precision=True,
+            bufmax=self.bufmax,
+            timeout=1.0,
+            buffer_overflow_handler=self._overflow,
         )
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -73,6 +80,8 @@ class Sender:
         while not self.stop.is_set():
             if not self.client.emit(None, {"log": f"line {self.sent}", **METADATA}):
                 self.failed_emits += 1
+                if self.first_failure is None:
+                    self.first_failure = self.sent
             self.sent += 1
             self.stop.wait(INTERVAL)
 
@@ -99,17 +108,25 @@ def _config(sink: OtlpSink, ports: Ports, forward_port: int) -> RenderedConfig:
     )
     return render(
         CollectorConfigOptions(
-            **{**_fields(options), "overrides": moved,
-               "health_check_endpoint": f"127.0.0.1:{ports.health}"}
+            **{
+                **_fields(options),
+                "overrides": moved,
+                "health_check_endpoint": f"127.0.0.1:{ports.health}",
+            }
         )
     )
 
 
 def _restart_while_sending(
     processes: ProcessRunner, binary: Path, sink: OtlpSink, *, bufmax: int
-) -> tuple[Sender, float]:
+) -> tuple[Sender, float, range]:
     """Send, stop the collector, keep sending DURING lines, start it again; return the
-    sender and the outage (SIGTERM to healthy again) in seconds.
+    sender, the outage (SIGTERM to healthy again) in seconds, and the lines written between
+    the SIGTERM and the first failed emit.
+
+    Those lines went into a connection the collector was closing: the forward protocol only
+    knows they arrived with acknowledgements, which the log router's output asks for
+    (``Require_ack_response``) and this client cannot, so it counts them as sent.
     """
     ports, forward_port = Ports.allocate(), free_port()
     rendered = _config(sink, ports, forward_port)
@@ -117,7 +134,7 @@ def _restart_while_sending(
     client = Sender(port=forward_port, bufmax=bufmax)
     client.thread.start()
     sink.wait_for(lambda state: state.log_records >= BEFORE, timeout=60, what="lines before")
-    down = time.monotonic()
+    down, before_stop = time.monotonic(), client.sent
     processes.stop(collector.process, timeout=60)
     at_stop = client.sent
     wait_until(lambda: client.sent >= at_stop + DURING, timeout=120, what="lines in the outage")
@@ -126,7 +143,8 @@ def _restart_while_sending(
     at_start = client.sent
     wait_until(lambda: client.sent >= at_start + AFTER, timeout=120, what="lines after")
     client.finish()
-    return client, outage
+    assert client.first_failure is not None, "the outage was not seen by the sender"
+    return client, outage, range(before_stop, client.first_failure)
 
 
 def _delivered(sink: OtlpSink, expected: int) -> set[str]:
@@ -145,18 +163,21 @@ def test_lines_sent_across_a_collector_restart_are_all_delivered(
 ) -> None:
     # GIVEN a sender whose buffer holds the whole outage (8 MiB, ~2,000 lines of ~300 bytes)
     # WHEN the collector is stopped and started again while it keeps sending
-    client, outage = _restart_while_sending(processes, collector_binary, sink, bufmax=8 << 20)
-    # THEN every line sent is delivered, once
+    client, outage, unacked = _restart_while_sending(
+        processes, collector_binary, sink, bufmax=8 << 20
+    )
+    # THEN every line sent is delivered, once, except at most the few written into the
+    # connection the collector was closing, which this client has no acknowledgement for
     delivered = _delivered(sink, client.sent)
+    missing = _missing(delivered, client.sent)
     print(
         f"\nfirelens restart: {len(delivered)} / {client.sent} lines delivered, outage "
         f"{outage:.1f} s, {client.failed_emits} emits retried, {client.dropped} dropped, "
-        f"missing {_missing(delivered, client.sent)[:20]}"
+        f"missing {missing} of {len(unacked)} written unacknowledged at the stop"
     )
-    assert client.failed_emits > 0, "the outage was not seen by the sender"
     assert client.dropped == 0
-    assert delivered == {f"line {index}" for index in range(client.sent)}
-    assert sink.state.log_records == client.sent
+    assert set(missing) <= set(unacked), missing
+    assert sink.state.log_records == len(delivered)
 
 
 def test_past_the_buffer_the_loss_is_counted(
@@ -164,13 +185,17 @@ def test_past_the_buffer_the_loss_is_counted(
 ) -> None:
     # GIVEN a sender whose buffer holds far less than the outage (64 KiB, ~200 lines)
     # WHEN the collector is stopped and started again while it keeps sending
-    client, outage = _restart_while_sending(processes, collector_binary, sink, bufmax=64 << 10)
-    # THEN lines are lost, and exactly the ones the sender counted as dropped
+    client, outage, unacked = _restart_while_sending(
+        processes, collector_binary, sink, bufmax=64 << 10
+    )
+    # THEN lines are lost: the ones the sender counted as dropped, and at most the few
+    # written unacknowledged at the stop
     delivered = _delivered(sink, client.sent - client.dropped)
     print(
         f"\nfirelens past the buffer: {len(delivered)} / {client.sent} lines delivered, "
         f"{client.dropped} dropped at the bound, outage {outage:.1f} s"
     )
     assert client.dropped > 0
-    assert len(delivered) + client.dropped == client.sent
+    lost_in_flight = client.sent - client.dropped - len(delivered)
+    assert 0 <= lost_in_flight <= len(unacked)
     assert sink.state.log_records == len(delivered)

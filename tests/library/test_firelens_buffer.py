@@ -72,12 +72,11 @@ def _stack(name: str, **kwargs: Any) -> tuple[Template, CollectorSidecar]:
     stack = new_stack(name)
     task_kwargs = kwargs.pop("task", {})
     task = ecs.FargateTaskDefinition(stack, "Task", cpu=1024, memory_limit_mib=2048, **task_kwargs)
-    app = task.add_container("checkout", image=ecs.ContainerImage.from_registry("my/app"),
-                             memory_limit_mib=256)
-    kwargs.setdefault("exporters", [DebugExporter(signals=("logs",))])
-    sidecar = CollectorSidecar(
-        stack, "Otel", task_definition=task, app_containers=[app], **kwargs
+    app = task.add_container(
+        "checkout", image=ecs.ContainerImage.from_registry("my/app"), memory_limit_mib=256
     )
+    kwargs.setdefault("exporters", [DebugExporter(signals=("logs",))])
+    sidecar = CollectorSidecar(stack, "Otel", task_definition=task, app_containers=[app], **kwargs)
     return Template.from_stack(stack), sidecar
 
 
@@ -184,8 +183,12 @@ def test_persistent_queues_count_against_the_buffer() -> None:
         r"persistent queues \([1-9]\d* MiB\) must fit three quarters",
     ):
         _stack(
-            "FirelensQueued", stdout_logs=StdoutLogs(buffer_mib=15360), persistent_queues=True,
-            exporters=[OtlpExporter(name="sink", protocol="http", endpoint="https://otlp.example.com")],
+            "FirelensQueued",
+            stdout_logs=StdoutLogs(buffer_mib=15360),
+            persistent_queues=True,
+            exporters=[
+                OtlpExporter(name="sink", protocol="http", endpoint="https://otlp.example.com")
+            ],
         )
 
 
@@ -203,7 +206,8 @@ def test_a_buffer_that_does_not_fit_the_storage_is_refused() -> None:
 def test_the_same_buffer_fits_a_larger_task() -> None:
     # counter-example: the same buffer with 40 GiB of ephemeral storage
     template, _ = _stack(
-        "FirelensLarger", stdout_logs=StdoutLogs(buffer_mib=16384),
+        "FirelensLarger",
+        stdout_logs=StdoutLogs(buffer_mib=16384),
         task={"ephemeral_storage_gib": 40},
     )
     router = containers(template)["log-router"]
@@ -218,15 +222,21 @@ def test_a_storage_size_known_only_at_deploy_time_is_not_refused() -> None:
 
     size = CfnParameter(stack, "Disk", type="Number", default=100).value_as_number
     assert Token.is_unresolved(size)
-    task = ecs.FargateTaskDefinition(stack, "Task", cpu=1024, memory_limit_mib=2048,
-                                     ephemeral_storage_gib=size)
-    app = task.add_container("checkout", image=ecs.ContainerImage.from_registry("my/app"),
-                             memory_limit_mib=256)
+    task = ecs.FargateTaskDefinition(
+        stack, "Task", cpu=1024, memory_limit_mib=2048, ephemeral_storage_gib=size
+    )
+    app = task.add_container(
+        "checkout", image=ecs.ContainerImage.from_registry("my/app"), memory_limit_mib=256
+    )
     # WHEN the sidecar is added THEN nothing is refused: the size is unknown at synth
     sidecar = CollectorSidecar(
-        stack, "Otel", task_definition=task, app_containers=[app],
+        stack,
+        "Otel",
+        task_definition=task,
+        app_containers=[app],
         exporters=[DebugExporter(signals=("logs",))],
-        stdout_logs=StdoutLogs(buffer_mib=40960), persistent_queues=True,
+        stdout_logs=StdoutLogs(buffer_mib=40960),
+        persistent_queues=True,
     )
     assert sidecar.log_router is not None
 
