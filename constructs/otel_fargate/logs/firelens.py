@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, IgnoreMode
-from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import Duration
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from otel_fargate.checks import fail
 from otel_fargate.config import Exporter, FluentForwardReceiver, Receiver
-from otel_fargate.config.model.components import build_context_dir
 from otel_fargate.logs.options import StdoutLogs
 from otel_fargate.names import (
     LOG_BUFFER_BYTES_ENV,
@@ -32,7 +30,7 @@ from otel_fargate.names import (
     LOG_ROUTER_MEMORY_MIB,
 )
 from otel_fargate.task.fargate import log_retention, task_containers
-from otel_fargate.task.image import cpu_architecture_of
+from otel_fargate.task.image import asset_image
 from otel_fargate.task.storage import ephemeral_storage, log_buffer_bytes
 
 #: The log router's image: AWS for Fluent Bit plus ``docker/log-router/buffer.conf``.
@@ -168,17 +166,13 @@ def add_log_router(
 
 def _router_image(scope: Construct, task_definition: ecs.TaskDefinition) -> ecs.ContainerImage:
     """AWS for Fluent Bit plus the buffer configuration, built on deploy for the task's CPU."""
-    arm64 = cpu_architecture_of(task_definition) == "ARM64"
-    asset = ecr_assets.DockerImageAsset(
+    return asset_image(
         scope,
         "LogRouterImage",
-        directory=str(build_context_dir()),
+        task_definition=task_definition,
         file=LOG_ROUTER_DOCKERFILE,
-        platform=ecr_assets.Platform.LINUX_ARM64 if arm64 else ecr_assets.Platform.LINUX_AMD64,
         build_args={"LOG_ROUTER_IMAGE": LOG_ROUTER_IMAGE},
-        ignore_mode=IgnoreMode.DOCKER,
     )
-    return ecs.ContainerImage.from_docker_image_asset(asset)
 
 
 def route_stdout(
