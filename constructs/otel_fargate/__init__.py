@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from otel_fargate.embedded.construct import EmbeddedCollector
     from otel_fargate.gateway.construct import CollectorGateway
     from otel_fargate.gateway.tls import GatewayTls
+    from otel_fargate.logs.options import StdoutLogs
     from otel_fargate.monitoring import CollectorMonitoring
     from otel_fargate.sampling.construct import CollectorSamplers, SamplingTier
     from otel_fargate.sidecar.aspect import INSTRUMENT_LABEL, InstrumentApp, request_instrumentation
@@ -90,6 +91,7 @@ _HOMES: dict[str, str] = {
     "CollectorOptions": "task.options",
     "CollectorGateway": "gateway.construct",
     "GatewayTls": "gateway.tls",
+    "StdoutLogs": "logs.options",
     "CollectorImage": "task.image",
     "CollectorMonitoring": "monitoring",
     "CollectorSidecar": "sidecar.construct",
@@ -150,6 +152,7 @@ __all__ = [
     "RenderedConfig",
     "SamplingTier",
     "SecretRef",
+    "StdoutLogs",
     "TailSampling",
     "TraceRouting",
     "XRayDaemonReceiver",

@@ -47,6 +47,19 @@ FLUENT_FORWARD_PORT: Final = 8006
 LOG_ROUTER_CONTAINER_NAME: Final = "log-router"
 LOG_ROUTER_IMAGE: Final = "public.ecr.aws/aws-observability/aws-for-fluent-bit:3.2.1"
 LOG_ROUTER_MEMORY_MIB: Final = 64
+#: The log router's disk buffer (``docker/log-router/buffer.conf``, built into the router's
+#: image by ``docker/log-router.Dockerfile``): the file FireLens includes, the loopback port
+#: of its filesystem-buffered forward input (app containers' FireLens outputs forward there;
+#: not 24224, FireLens's own), the tag prefix that input adds (so its records are not routed
+#: to those outputs again), the directory of the buffer (a task volume) and the variables the
+#: file reads.
+LOG_ROUTER_CONFIG_FILE: Final = "/fluent-bit/etc/otel-fargate/buffer.conf"
+LOG_BUFFER_PORT: Final = 24225
+LOG_BUFFER_TAG_PREFIX: Final = "buffered."
+LOG_BUFFER_DIRECTORY: Final = "/var/lib/fluent-bit/buffer"
+LOG_FORWARD_PORT_ENV: Final = "OTEL_FARGATE_LOG_FORWARD_PORT"
+LOG_RETRY_LIMIT_ENV: Final = "OTEL_FARGATE_LOG_RETRY_LIMIT"
+LOG_BUFFER_BYTES_ENV: Final = "OTEL_FARGATE_LOG_BUFFER_BYTES"
 #: Path of the probe inside the bundled images.
 BUNDLED_PROBE_PATH: Final = "/healthcheck"
 

@@ -309,11 +309,17 @@ def test_stdout_logs_add_a_firelens_router_and_route_the_app_through_it() -> Non
     template, sidecar = _stdout_stack("StdoutLogs", log_retention_days=14)
     found = containers(template)
 
-    # THEN the task has a pinned Fluent Bit FireLens router with ECS metadata on
+    # THEN the task has a Fluent Bit FireLens router (its image built from the pinned AWS for
+    # Fluent Bit, see test_firelens_buffer) with ECS metadata on and the buffer file included
     router = found["log-router"]
-    assert router["Image"] == "public.ecr.aws/aws-observability/aws-for-fluent-bit:3.2.1"
+    assert "container-assets" in router["Image"]["Fn::Sub"]
     assert router["FirelensConfiguration"] == {
-        "Type": "fluentbit", "Options": {"enable-ecs-log-metadata": "true"}
+        "Type": "fluentbit",
+        "Options": {
+            "enable-ecs-log-metadata": "true",
+            "config-file-type": "file",
+            "config-file-value": "/fluent-bit/etc/otel-fargate/buffer.conf",
+        },
     }
     assert router["MemoryReservation"] == 64
     assert router["Essential"] is False
@@ -324,12 +330,14 @@ def test_stdout_logs_add_a_firelens_router_and_route_the_app_through_it() -> Non
     )
     group = router["LogConfiguration"]["Options"]["awslogs-group"]["Ref"]
     assert template.to_json()["Resources"][group]["Properties"]["RetentionInDays"] == 14
-    # AND the app logs through FireLens to the collector's fluent_forward receiver
+    # AND the app logs through FireLens to the router's disk buffer, which forwards to the
+    # collector's fluent_forward receiver
     app = found["checkout"]
     assert app["LogConfiguration"] == {
         "LogDriver": "awsfirelens",
-        "Options": {"Name": "forward", "Host": "127.0.0.1", "Port": "8006"},
+        "Options": {"Name": "forward", "Host": "127.0.0.1", "Port": "24225", "Retry_Limit": "30"},
     }
+    assert _env(router)["OTEL_FARGATE_LOG_FORWARD_PORT"] == "8006"
     assert {"Condition": "START", "ContainerName": "log-router"} in app["DependsOn"]
     assert sidecar.rendered_config.config["service"]["pipelines"]["logs"]["receivers"] == [
         "otlp", "fluent_forward"
@@ -340,7 +348,11 @@ def test_stdout_logs_forward_to_the_port_of_a_given_receiver() -> None:
     template, _ = _stdout_stack(
         "StdoutLogsPort", receivers=[FluentForwardReceiver(endpoint="127.0.0.1:8010")]
     )
-    assert containers(template)["checkout"]["LogConfiguration"]["Options"]["Port"] == "8010"
+    assert _env(containers(template)["log-router"])["OTEL_FARGATE_LOG_FORWARD_PORT"] == "8010"
+
+
+def _env(container: dict[str, Any]) -> dict[str, str]:
+    return {pair["Name"]: pair["Value"] for pair in container.get("Environment", [])}
 
 
 def test_without_stdout_logs_there_is_no_router() -> None:

@@ -17,8 +17,38 @@ from constructs import Construct
 
 from otel_fargate.checks import fail
 from otel_fargate.config import Exporter, FluentForwardReceiver, Receiver
-from otel_fargate.names import LOG_ROUTER_CONTAINER_NAME, LOG_ROUTER_IMAGE, LOG_ROUTER_MEMORY_MIB
+from otel_fargate.logs.options import StdoutLogs
+from otel_fargate.names import (
+    LOG_BUFFER_BYTES_ENV,
+    LOG_BUFFER_DIRECTORY,
+    LOG_BUFFER_PORT,
+    LOG_FORWARD_PORT_ENV,
+    LOG_RETRY_LIMIT_ENV,
+    LOG_ROUTER_CONFIG_FILE,
+    LOG_ROUTER_CONTAINER_NAME,
+    LOG_ROUTER_IMAGE,
+    LOG_ROUTER_MEMORY_MIB,
+)
 from otel_fargate.task.fargate import log_retention, task_containers
+from otel_fargate.task.image import asset_image
+from otel_fargate.task.storage import ephemeral_storage, log_buffer_bytes
+
+#: The log router's image: AWS for Fluent Bit plus ``docker/log-router/buffer.conf``.
+LOG_ROUTER_DOCKERFILE = "docker/log-router.Dockerfile"
+#: The task volume that holds the log router's disk buffer.
+LOG_BUFFER_VOLUME = "otel-log-buffer"
+
+
+def app_output_options(settings: StdoutLogs) -> dict[str, str]:
+    """The ``awsfirelens`` options of an app container: the Fluent Bit output FireLens
+    generates from them forwards to the router's disk-buffered input on the loopback.
+    """
+    return {
+        "Name": "forward",
+        "Host": "127.0.0.1",
+        "Port": str(LOG_BUFFER_PORT),
+        "Retry_Limit": settings.fluent_bit_retry_limit,
+    }
 
 
 def with_forward_receiver(receivers: Sequence[Receiver]) -> tuple[Receiver, ...]:
@@ -56,8 +86,10 @@ def check_stdout_logs(
         else any("logs" in e.signals for e in exporters)
     )
     if not takes_logs:
-        where = "its gateway accepts no logs" if gateway_signals is not None else (
-            "no exporter takes logs"
+        where = (
+            "its gateway accepts no logs"
+            if gateway_signals is not None
+            else ("no exporter takes logs")
         )
         raise fail(
             "stdout_logs",
@@ -81,12 +113,21 @@ def add_log_router(
     task_definition: ecs.TaskDefinition,
     retention_days: int,
     restart_attempt_period_seconds: int | None,
+    settings: StdoutLogs,
+    forward_port: int,
+    queue_bytes: int,
 ) -> tuple[ecs.FirelensLogRouter, logs.LogGroup]:
     """The FireLens log router (Fluent Bit) and the log group of its own output.
 
     Not essential, like the collector: a crashed router is restarted by the container restart
-    policy and does not stop the app.
+    policy and does not stop the app. Its image adds ``docker/log-router/buffer.conf``, which
+    FireLens includes: a filesystem-buffered forward input the app containers' outputs feed,
+    and the output to the collector on ``forward_port`` with ``settings``' retry limit and a
+    disk bound that fits the task's ephemeral storage beside ``queue_bytes`` of queues. The
+    buffer sits on a task volume, so a restarted router resumes what it held.
     """
+    storage = ephemeral_storage(task_definition)
+    buffer = log_buffer_bytes(storage, queues=queue_bytes, requested_mib=settings.buffer_mib)
     log_group = logs.LogGroup(scope, "LogRouterLogs", retention=log_retention(retention_days))
     restart = restart_attempt_period_seconds
     router = ecs.FirelensLogRouter(
@@ -94,18 +135,44 @@ def add_log_router(
         "LogRouter",
         task_definition=task_definition,
         container_name=LOG_ROUTER_CONTAINER_NAME,
-        image=ecs.ContainerImage.from_registry(LOG_ROUTER_IMAGE),
+        image=_router_image(scope, task_definition),
         firelens_config=ecs.FirelensConfig(
             type=ecs.FirelensLogRouterType.FLUENTBIT,
-            options=ecs.FirelensOptions(enable_ecs_log_metadata=True),
+            options=ecs.FirelensOptions(
+                enable_ecs_log_metadata=True,
+                config_file_type=ecs.FirelensConfigFileType.FILE,
+                config_file_value=LOG_ROUTER_CONFIG_FILE,
+            ),
         ),
+        environment={
+            LOG_FORWARD_PORT_ENV: str(forward_port),
+            LOG_RETRY_LIMIT_ENV: settings.fluent_bit_retry_limit,
+            LOG_BUFFER_BYTES_ENV: str(buffer),
+        },
         memory_reservation_mib=LOG_ROUTER_MEMORY_MIB,
         essential=False,
         logging=ecs.LogDrivers.aws_logs(stream_prefix="log-router", log_group=log_group),
         enable_restart_policy=True if restart is not None else None,
         restart_attempt_period=Duration.seconds(restart) if restart is not None else None,
     )
+    task_definition.add_volume(name=LOG_BUFFER_VOLUME)
+    router.add_mount_points(
+        ecs.MountPoint(
+            container_path=LOG_BUFFER_DIRECTORY, source_volume=LOG_BUFFER_VOLUME, read_only=False
+        )
+    )
     return router, log_group
+
+
+def _router_image(scope: Construct, task_definition: ecs.TaskDefinition) -> ecs.ContainerImage:
+    """AWS for Fluent Bit plus the buffer configuration, built on deploy for the task's CPU."""
+    return asset_image(
+        scope,
+        "LogRouterImage",
+        task_definition=task_definition,
+        file=LOG_ROUTER_DOCKERFILE,
+        build_args={"LOG_ROUTER_IMAGE": LOG_ROUTER_IMAGE},
+    )
 
 
 def route_stdout(
@@ -113,9 +180,10 @@ def route_stdout(
     *,
     task_definition: ecs.TaskDefinition,
     router: ecs.FirelensLogRouter,
-    port: int,
+    settings: StdoutLogs,
 ) -> None:
-    """Send ``container``'s stdout and stderr through FireLens to the collector on ``port``.
+    """Send ``container``'s stdout and stderr through FireLens to the router's disk buffer,
+    which hands them to the collector.
 
     A container with a log driver of its own is refused: its logs already go somewhere, and
     replacing that silently would move them.
@@ -139,7 +207,7 @@ def route_stdout(
         f"ContainerDefinitions.{index}.LogConfiguration",
         {
             "LogDriver": "awsfirelens",
-            "Options": {"Name": "forward", "Host": "127.0.0.1", "Port": str(port)},
+            "Options": app_output_options(settings),
         },
     )
     container.add_container_dependencies(

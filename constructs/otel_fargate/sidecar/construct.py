@@ -13,10 +13,11 @@ from constructs import Construct
 from otel_fargate.apps import wiring as app_wiring
 from otel_fargate.apps.instrument import check_instrumentation, instrument_container
 from otel_fargate.apps.instrumentation import AutoInstrumentation
-from otel_fargate.checks import check_bool, check_choice, fail
+from otel_fargate.checks import check_choice, fail
 from otel_fargate.config import Exporter
 from otel_fargate.gateway.tls import check_tls_kept
 from otel_fargate.logs import firelens
+from otel_fargate.logs.options import StdoutLogs
 from otel_fargate.names import COLLECTOR_CONTAINER_NAME
 from otel_fargate.sidecar.checks import agent_reaches_gateway
 from otel_fargate.task._wiring import (
@@ -28,6 +29,7 @@ from otel_fargate.task._wiring import (
 from otel_fargate.task.container import CollectorContainerSpec, add_collector
 from otel_fargate.task.fargate import as_int, check_fargate_task, reserved
 from otel_fargate.task.options import CollectorOptions, CollectorOptionsArgs
+from otel_fargate.task.storage import persistent_queue_sizes
 from otel_fargate.task.synth import add_check, services_wait_for, task_fits
 
 if TYPE_CHECKING:
@@ -76,10 +78,13 @@ class CollectorSidecar(Construct):
             logs pipeline: a FireLens log router (AWS for Fluent Bit, ECS metadata on, its own
             log group) joins the task, every wired app container gets the ``awsfirelens`` log
             driver forwarding to the collector's ``fluent_forward`` receiver on
-            ``127.0.0.1:8006``. Refused when the collector has no logs pipeline, beside
-            ``config_replacement``, in a task that has a log router already, and for an app
-            container with a log driver of its own. Default: off, app output stays where the
-            containers' own log drivers send it.
+            ``127.0.0.1:8006``, through a disk buffer the router retries from while the
+            collector is away; ``StdoutLogs(buffer_mib=..., retry_limit=...)`` sizes it (see
+            :class:`~otel_fargate.logs.options.StdoutLogs`). Refused when the collector has no
+            logs pipeline, beside ``config_replacement``, in a task that has a log router
+            already, for an app container with a log driver of its own, and when the buffer
+            and the persistent queues do not fit the task's ephemeral storage. Default: off,
+            app output stays where the containers' own log drivers send it.
         instrument: zero-code instrumentation of app containers, e.g.
             ``{app: AutoInstrumentation.java()}`` (or later :meth:`instrument_container`): an
             init container copies the runtime's agent into a task volume, the app mounts it
@@ -102,6 +107,7 @@ class CollectorSidecar(Construct):
         export_policy: the IAM policy of the exporters, or None when they need none.
         log_router: with ``stdout_logs``, the ``ecs.FirelensLogRouter``; else None.
         log_router_log_group: with ``stdout_logs``, the router's own log group; else None.
+        stdout_logs: the resolved ``StdoutLogs``, or None without ``stdout_logs``.
         monitoring: the ``CollectorMonitoring`` (dashboard and alarms), or None.
         service_name: the resolved service name.
         environment_name: the resolved environment name.
@@ -127,7 +133,7 @@ class CollectorSidecar(Construct):
         app_protocol: str = "http/protobuf",
         essential: bool = False,
         restart_attempt_period_seconds: int | None = 60,
-        stdout_logs: bool = False,
+        stdout_logs: bool | StdoutLogs = False,
         instrument: Mapping[ecs.ContainerDefinition, AutoInstrumentation] | None = None,
         options: CollectorOptions | None = None,
         **kwargs: Unpack[CollectorOptionsArgs],
@@ -139,7 +145,8 @@ class CollectorSidecar(Construct):
         if gateway is None and not exporter_list and opts.config_replacement is None:
             raise fail("exporters", "a sidecar without a gateway needs at least one exporter", ())
         self._check_fits(task_definition, cpu, memory_mib)
-        opts = self._with_stdout_logs(stdout_logs, opts, exporter_list, gateway, task_definition)
+        self.stdout_logs = logs_options = StdoutLogs.of(stdout_logs)
+        opts = self._with_stdout_logs(logs_options, opts, exporter_list, gateway, task_definition)
 
         self.task_definition, self.gateway = task_definition, gateway
         self.app_protocol = app_protocol
@@ -170,7 +177,7 @@ class CollectorSidecar(Construct):
         self.container, self.log_group = parts.container, parts.log_group
         self.export_log_groups, self.export_policy = parts.export_log_groups, parts.export_policy
         self.log_router, self.log_router_log_group = self._log_router(
-            stdout_logs, opts, restart_attempt_period_seconds
+            opts, restart_attempt_period_seconds
         )
         self.monitoring = in_task_monitoring(
             self,
@@ -204,16 +211,19 @@ class CollectorSidecar(Construct):
             self.instrument_container(container, instrumentation)
 
     def _log_router(
-        self, stdout_logs: bool, opts: CollectorOptions, restart_period: int | None
+        self, opts: CollectorOptions, restart_period: int | None
     ) -> tuple[ecs.FirelensLogRouter | None, logs.LogGroup | None]:
         """The FireLens log router and its log group with ``stdout_logs``, else none."""
-        if not stdout_logs:
+        if self.stdout_logs is None:
             return None, None
         router, log_group = firelens.add_log_router(
             self,
             task_definition=self.task_definition,
             retention_days=opts.log_retention_days,
             restart_attempt_period_seconds=restart_period,
+            settings=self.stdout_logs,
+            forward_port=firelens.forward_receiver(opts.receivers).port,
+            queue_bytes=sum(persistent_queue_sizes(self.rendered_config.config)),
         )
         # ECS stops containers in the reverse order of their dependencies: the router waits
         # for the collector, so it stops (flushing the apps' last lines) before the collector.
@@ -232,15 +242,14 @@ class CollectorSidecar(Construct):
 
     @staticmethod
     def _with_stdout_logs(
-        stdout_logs: bool,
+        stdout_logs: StdoutLogs | None,
         opts: CollectorOptions,
         exporters: Sequence[Exporter],
         gateway: CollectorGateway | None,
         task_definition: ecs.TaskDefinition,
     ) -> CollectorOptions:
         """``opts`` with the Fluent Forward receiver when ``stdout_logs`` is on (checked)."""
-        check_bool("stdout_logs", stdout_logs)
-        if not stdout_logs:
+        if stdout_logs is None:
             return opts
         firelens.check_stdout_logs(
             exporters=exporters,
@@ -334,12 +343,12 @@ class CollectorSidecar(Construct):
             ecs.ContainerDependency(container=self.container, condition=self._collector_ready())
         )
         self.wired.add(container.container_name)
-        if self.log_router is not None:
+        if self.log_router is not None and self.stdout_logs is not None:
             firelens.route_stdout(
                 container,
                 task_definition=self.task_definition,
                 router=self.log_router,
-                port=firelens.forward_receiver(self.options.receivers).port,
+                settings=self.stdout_logs,
             )
 
     def instrument_container(

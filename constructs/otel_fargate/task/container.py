@@ -29,6 +29,11 @@ from otel_fargate.task.image import BoundImage
 from otel_fargate.task.options import CollectorOptions
 from otel_fargate.task.permissions import grant_collector_permissions, stack_creates_log_group
 from otel_fargate.task.secrets import ecs_secrets, grant_key_decrypt
+from otel_fargate.task.storage import (
+    check_queues_fit,
+    ephemeral_storage,
+    persistent_queue_sizes,
+)
 from otel_fargate.task.synth import add_check, definition_size
 
 
@@ -231,9 +236,6 @@ def _add_container(
 
 #: The task volume that holds the persistent sending queues.
 QUEUE_VOLUME = "otel-collector-queue"
-#: Share of the task's ephemeral storage the queues may take together.
-QUEUE_STORAGE_SHARE = 0.5
-_FARGATE_DEFAULT_EPHEMERAL_GIB = 20
 
 
 def _mount_queue_volume(
@@ -246,20 +248,7 @@ def _mount_queue_volume(
     """
     if QUEUE_STORAGE_ID not in (rendered.config.get("extensions") or {}):
         return
-    queued = [
-        settings["sending_queue"].get("queue_size", 0)
-        for settings in rendered.config["exporters"].values()
-        if isinstance(settings.get("sending_queue"), dict)
-        and settings["sending_queue"].get("storage") == QUEUE_STORAGE_ID
-    ]
-    gib = getattr(task_definition, "ephemeral_storage_gib", None)
-    storage = (gib if isinstance(gib, int) else _FARGATE_DEFAULT_EPHEMERAL_GIB) * 1024**3
-    if sum(queued) > storage * QUEUE_STORAGE_SHARE:
-        raise OtelFargateError(
-            f"persistent_queues: {len(queued)} queues of up to {sum(queued)} bytes together "
-            f"must fit half the task's ephemeral storage ({storage // 1024**3} GiB); raise the "
-            f"task's ephemeral_storage_gib or shrink the queues, got {sum(queued)} bytes"
-        )
+    check_queues_fit(ephemeral_storage(task_definition), persistent_queue_sizes(rendered.config))
     task_definition.add_volume(name=QUEUE_VOLUME)
     container.add_mount_points(
         ecs.MountPoint(container_path=QUEUE_DIRECTORY, source_volume=QUEUE_VOLUME, read_only=False)

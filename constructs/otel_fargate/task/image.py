@@ -79,6 +79,32 @@ def cpu_architecture_of(task_definition: ecs.TaskDefinition) -> str:
     return architecture if isinstance(architecture, str) else "X86_64"
 
 
+def asset_image(
+    scope: Construct,
+    construct_id: str,
+    *,
+    task_definition: ecs.TaskDefinition,
+    file: str,
+    build_args: Mapping[str, str],
+    target: str | None = None,
+) -> ecs.ContainerImage:
+    """An image built on deploy from ``file`` in the library's build context, for the CPU
+    architecture of ``task_definition``'s tasks.
+    """
+    arm = cpu_architecture_of(task_definition) == "ARM64"
+    asset = ecr_assets.DockerImageAsset(
+        scope,
+        construct_id,
+        directory=str(build_context_dir()),
+        file=file,
+        target=target,
+        platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
+        build_args=dict(build_args),
+        ignore_mode=IgnoreMode.DOCKER,
+    )
+    return ecs.ContainerImage.from_docker_image_asset(asset)
+
+
 class CollectorImage:
     """The collector container image. Create one with a class method."""
 
@@ -195,20 +221,13 @@ class CollectorImage:
             return BoundImage(
                 ecs.ContainerImage.from_registry(self._name), self._probe_path, self._probe_style
             )
-        arm = cpu_architecture_of(task_definition) == "ARM64"
-        asset = ecr_assets.DockerImageAsset(
+        image = asset_image(
             scope,
             "Image",
-            directory=str(build_context_dir()),
+            task_definition=task_definition,
             file=DOCKERFILE,
             target=self._target,
-            platform=ecr_assets.Platform.LINUX_ARM64 if arm else ecr_assets.Platform.LINUX_AMD64,
             build_args={"COLLECTOR_VERSION": COLLECTOR_VERSION},
-            ignore_mode=IgnoreMode.DOCKER,
         )
         collector = SLIM_COLLECTOR_PATH if self._target == "slim" else CONTRIB_COLLECTOR_PATH
-        return BoundImage(
-            ecs.ContainerImage.from_docker_image_asset(asset),
-            self._probe_path,
-            supervised_collector=collector,
-        )
+        return BoundImage(image, self._probe_path, supervised_collector=collector)

@@ -1,0 +1,201 @@
+"""Stdout logs across a collector restart: lines delivered / lines sent.
+
+In a task the FireLens log router holds what the collector does not take (a disk buffer
+bounded by ``storage.total_limit_size``) and retries it (``Retry_Limit``); see
+test_firelens_buffer for those settings. Fluent Bit is not served by the package registries
+here, so the sender is the maintained forward client ``fluent-logger``, standing in for the
+router with its own pending buffer: a line it cannot write stays pending (up to ``bufmax``
+bytes) and is written again, before anything newer, on the next emit, which reconnects. Past
+``bufmax`` the client drops the whole pending buffer and reports it to its overflow handler,
+which these tests count: the loss past the bound is measured, not guessed.
+
+The collector is the real one running what ``CollectorSidecar(stdout_logs=True)`` renders; it
+is stopped (SIGTERM) while a thread keeps sending, and started again on the same ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgpack
+import pytest
+from fluent import sender
+from otel_fargate.config import CollectorConfigOptions, RenderedConfig, render
+from otel_fargate.config.core.layers import deep_merge
+
+from tests.e2e.harness import (
+    Collector,
+    OtlpSink,
+    Ports,
+    ProcessRunner,
+    free_port,
+    loopback_overrides,
+    start_collector,
+    wait_until,
+)
+from tests.e2e.test_stdout_logs import METADATA, _fields, _sidecar_config
+
+pytestmark = pytest.mark.e2e
+
+TAG = "checkout-firelens-0123456789abcdef"
+#: Pace of the sender: one line every 2 ms, about 500 lines a second.
+INTERVAL = 0.002
+#: Lines sent before the stop, during the outage and after the restart (at least).
+BEFORE, DURING, AFTER = 500, 1500, 500
+
+
+@dataclass
+class Sender:
+    """A thread emitting numbered lines through ``fluent-logger`` until told to stop."""
+
+    port: int
+    bufmax: int
+    sent: int = 0
+    dropped: int = 0
+    failed_emits: int = 0
+    #: Lines sent when the first emit failed: the sender saw the outage from there on.
+    first_failure: int | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.client = sender.FluentSender(
+            TAG,
+            host="127.0.0.1",
+            port=self.port,
+            nanosecond_precision=True,
+            bufmax=self.bufmax,
+            timeout=1.0,
+            buffer_overflow_handler=self._overflow,
+        )
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _overflow(self, pending: bytes) -> None:
+        self.dropped += _count(pending)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            if not self.client.emit(None, {"log": f"line {self.sent}", **METADATA}):
+                self.failed_emits += 1
+                if self.first_failure is None:
+                    self.first_failure = self.sent
+            self.sent += 1
+            self.stop.wait(INTERVAL)
+
+    def finish(self) -> None:
+        """Stop sending; the last emits ran with the collector up, so nothing is pending."""
+        self.stop.set()
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive()
+        assert self.client.pendings is None, "lines still pending after the restart"
+        self.client.close()
+
+
+def _count(pending: bytes) -> int:
+    unpacker = msgpack.Unpacker(raw=False)
+    unpacker.feed(pending)
+    return sum(1 for _ in unpacker)
+
+
+def _config(sink: OtlpSink, ports: Ports, forward_port: int) -> RenderedConfig:
+    options = _sidecar_config(sink.endpoint)
+    moved = deep_merge(
+        loopback_overrides(ports),
+        {"receivers": {"fluent_forward": {"endpoint": f"127.0.0.1:{forward_port}"}}},
+    )
+    return render(
+        CollectorConfigOptions(
+            **{
+                **_fields(options),
+                "overrides": moved,
+                "health_check_endpoint": f"127.0.0.1:{ports.health}",
+            }
+        )
+    )
+
+
+def _restart_while_sending(
+    processes: ProcessRunner, binary: Path, sink: OtlpSink, *, bufmax: int
+) -> tuple[Sender, float, range]:
+    """Send, stop the collector, keep sending DURING lines, start it again; return the
+    sender, the outage (SIGTERM to healthy again) in seconds, and the lines written between
+    the SIGTERM and the first failed emit.
+
+    Those lines went into a connection the collector was closing: the forward protocol only
+    knows they arrived with acknowledgements, which the log router's output asks for
+    (``Require_ack_response``) and this client cannot, so it counts them as sent.
+    """
+    ports, forward_port = Ports.allocate(), free_port()
+    rendered = _config(sink, ports, forward_port)
+    collector: Collector = start_collector(processes, binary, rendered, ports, name="fwd-1")
+    client = Sender(port=forward_port, bufmax=bufmax)
+    client.thread.start()
+    sink.wait_for(lambda state: state.log_records >= BEFORE, timeout=60, what="lines before")
+    down, before_stop = time.monotonic(), client.sent
+    processes.stop(collector.process, timeout=60)
+    at_stop = client.sent
+    wait_until(lambda: client.sent >= at_stop + DURING, timeout=120, what="lines in the outage")
+    start_collector(processes, binary, rendered, ports, name="fwd-2")
+    outage = time.monotonic() - down
+    at_start = client.sent
+    wait_until(lambda: client.sent >= at_start + AFTER, timeout=120, what="lines after")
+    client.finish()
+    assert client.first_failure is not None, "the outage was not seen by the sender"
+    return client, outage, range(before_stop, client.first_failure)
+
+
+def _delivered(sink: OtlpSink, expected: int) -> set[str]:
+    """The bodies at the sink once ``expected`` arrived, or once nothing more arrives."""
+    with contextlib.suppress(TimeoutError):
+        sink.wait_for(lambda state: state.log_records >= expected, timeout=30, what="delivery")
+    return set(sink.settle(quiet_seconds=3, timeout=60).log_bodies)
+
+
+def _missing(delivered: set[str], sent: int) -> list[int]:
+    return [index for index in range(sent) if f"line {index}" not in delivered]
+
+
+def test_lines_sent_across_a_collector_restart_are_all_delivered(
+    collector_binary: Path, processes: ProcessRunner, sink: OtlpSink
+) -> None:
+    # GIVEN a sender whose buffer holds the whole outage (8 MiB, ~2,000 lines of ~300 bytes)
+    # WHEN the collector is stopped and started again while it keeps sending
+    client, outage, unacked = _restart_while_sending(
+        processes, collector_binary, sink, bufmax=8 << 20
+    )
+    # THEN every line sent is delivered, once, except at most the few written into the
+    # connection the collector was closing, which this client has no acknowledgement for
+    delivered = _delivered(sink, client.sent)
+    missing = _missing(delivered, client.sent)
+    print(
+        f"\nfirelens restart: {len(delivered)} / {client.sent} lines delivered, outage "
+        f"{outage:.1f} s, {client.failed_emits} emits retried, {client.dropped} dropped, "
+        f"missing {missing} of {len(unacked)} written unacknowledged at the stop"
+    )
+    assert client.dropped == 0
+    assert set(missing) <= set(unacked), missing
+    assert sink.state.log_records == len(delivered)
+
+
+def test_past_the_buffer_the_loss_is_counted(
+    collector_binary: Path, processes: ProcessRunner, sink: OtlpSink
+) -> None:
+    # GIVEN a sender whose buffer holds far less than the outage (64 KiB, ~200 lines)
+    # WHEN the collector is stopped and started again while it keeps sending
+    client, outage, unacked = _restart_while_sending(
+        processes, collector_binary, sink, bufmax=64 << 10
+    )
+    # THEN lines are lost: the ones the sender counted as dropped, and at most the few
+    # written unacknowledged at the stop
+    delivered = _delivered(sink, client.sent - client.dropped)
+    print(
+        f"\nfirelens past the buffer: {len(delivered)} / {client.sent} lines delivered, "
+        f"{client.dropped} dropped at the bound, outage {outage:.1f} s"
+    )
+    assert client.dropped > 0
+    lost_in_flight = client.sent - client.dropped - len(delivered)
+    assert 0 <= lost_in_flight <= len(unacked)
+    assert sink.state.log_records == len(delivered)
