@@ -119,6 +119,8 @@ def test_a_marked_container_carries_the_labels_the_observer_reads(scraped: Any) 
     template.has_resource_properties("AWS::ECS::TaskDefinition", {
         "ContainerDefinitions": Match.array_with([Match.object_like({
             "Name": "checkout",
+            # ecs_observer reads an awsvpc task's port from its port mappings
+            "PortMappings": [{"ContainerPort": 9464, "Protocol": "tcp"}],
             "DockerLabels": {"ECS_PROMETHEUS_EXPORTER_PORT": "9464",
                              "ECS_PROMETHEUS_METRICS_PATH": "/prom",
                              "ECS_PROMETHEUS_JOB_NAME": "checkout"},

@@ -24,6 +24,9 @@ def scrape_target(
     """Mark ``container`` as a scrape target: the scraper's ``ecs_observer`` finds it by these
     Docker labels and scrapes ``http://<task IP>:<port><path>``; returns the labels added.
 
+    ``ecs_observer`` takes an awsvpc task's port from the container's port mappings, so the
+    container gets a TCP port mapping for ``port`` unless it has one.
+
     The container must serve Prometheus text on ``port`` on the task's network interface (not
     only on 127.0.0.1), and the task's security group must admit the scraper:
     ``service.connections.allow_from(scraper.connections, ec2.Port.tcp(port))``.
@@ -56,5 +59,7 @@ def scrape_target(
             )
     for key, value in labels.items():
         container.add_docker_label(key, value)
+    if not any(mapping.container_port == port for mapping in container.port_mappings):
+        container.add_port_mappings(ecs.PortMapping(container_port=port))
     return labels
 
