@@ -175,5 +175,3 @@ SCRAPE_JOB_LABEL: Final = "ECS_PROMETHEUS_JOB_NAME"
 #: file system is read-only).
 SCRAPE_DIRECTORY: Final = "/var/lib/otelcol/scrape"
 SCRAPE_TARGETS_FILE: Final = f"{SCRAPE_DIRECTORY}/ecs-targets.yaml"
-#: The variable carrying the scraped cluster's name into the scraper's configuration.
-SCRAPE_CLUSTER_ENV: Final = "OTEL_SCRAPE_CLUSTER"

@@ -75,11 +75,12 @@ def test_discovery_iam_action_by_action_scoped_to_the_cluster(scraped: Any) -> N
     assert sorted(listing["Action"]) == ["ecs:ListServices", "ecs:ListTasks"]
     assert listing["Resource"] == "*"
     assert Match.object_like({"ArnEquals": {"ecs:cluster": [_cluster_arn()]}}).test(listing["Condition"]).is_success
-    # AND describing tasks only on the cluster's tasks
+    # AND describing tasks only in the scraped cluster (tasks of this account and region, under
+    # the same condition)
     tasks = statements["EcsDiscoveryTasks"]
     assert tasks["Action"] == "ecs:DescribeTasks"
-    resource = tasks["Resource"]["Fn::Join"][1]
-    assert resource[2] == ":ecs:eu-west-1:123456789012:task/" and resource[4] == "/*"
+    assert tasks["Resource"]["Fn::Join"][1][2] == ":ecs:eu-west-1:123456789012:task/*"
+    assert tasks["Condition"] == listing["Condition"]
     # AND task definitions on * (DescribeTaskDefinition has no resource-level permissions)
     assert statements["EcsDiscoveryDefinitions"]["Action"] == "ecs:DescribeTaskDefinition"
     assert statements["EcsDiscoveryDefinitions"]["Resource"] == "*"
@@ -100,12 +101,14 @@ def test_the_targets_file_is_on_a_task_volume_and_the_cluster_reaches_the_config
     assert container["ReadonlyRootFilesystem"] is True
     assert {"ContainerPath": SCRAPE_DIRECTORY, "SourceVolume": "otel-scrape-targets",
             "ReadOnly": False} in container["MountPoints"]
-    # AND the observer reads the cluster's name from the container's environment
+    # AND the observer gets the cluster's name and region from CloudFormation
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
-    assert set(env["OTEL_SCRAPE_CLUSTER"]) == {"Ref"}
-    config = yaml.safe_load(env["OTEL_FARGATE_CONFIG"])
+    parts = env["OTEL_FARGATE_CONFIG"]["Fn::Join"][1]
+    assert {"Ref": Match.any_value()} != parts[1] and "Ref" in parts[1]
+    assert parts[0].endswith("cluster_name: ") and parts[2].startswith("\n    cluster_region: eu-west-1\n")
+    config = yaml.safe_load("".join(p if isinstance(p, str) else "shop" for p in parts))
     observer = config["extensions"]["ecs_observer/ecs"]
-    assert observer["cluster_name"] == "${env:OTEL_SCRAPE_CLUSTER}"
+    assert observer["cluster_name"] == "shop"
     assert observer["result_file"] == SCRAPE_TARGETS_FILE
     job = config["receivers"]["prometheus/ecs"]["config"]["scrape_configs"][0]
     assert job["file_sd_configs"][0]["files"] == [SCRAPE_TARGETS_FILE]
@@ -143,7 +146,7 @@ def test_with_a_gateway_it_forwards_as_an_agent_through_service_connect() -> Non
     services = [s for k, s in template.find_resources("AWS::ECS::Service").items() if k.startswith("Scraper")]
     assert services[0]["Properties"]["ServiceConnectConfiguration"]["Enabled"] is True
     secrets = [c for d in template.find_resources("AWS::ECS::TaskDefinition").values()
-               for c in d["Properties"]["ContainerDefinitions"] if "OTEL_SCRAPE_CLUSTER" in str(c)]
+               for c in d["Properties"]["ContainerDefinitions"] if "ecs_observer" in str(c)]
     assert "OTEL_GATEWAY_TOKEN" in {s["Name"] for s in secrets[0]["Secrets"]}
 
 

@@ -28,7 +28,6 @@ from constructs import Construct
 from otel_fargate.checks import fail
 from otel_fargate.config import EcsScrapeReceiver, Exporter
 from otel_fargate.names import (
-    SCRAPE_CLUSTER_ENV,
     SCRAPE_DIRECTORY,
     SERVICE_CONNECT_PROXY_MEMORY_MIB,
 )
@@ -127,16 +126,14 @@ class PrometheusScraper(Construct):
         self.gateway, self.service_name = gateway, service_name
         self.environment_name = environment_name(self, opts)
         self.receiver = EcsScrapeReceiver(
-            cluster_name="${env:" + SCRAPE_CLUSTER_ENV + "}",
+            # CloudFormation fills both in: no variable, so no secret-like reference to provide
+            cluster_name=cluster.cluster_name,
+            cluster_region=cluster.env.region,
             refresh_interval_seconds=refresh_interval_seconds,
             scrape_interval_seconds=scrape_interval_seconds,
             scrape_timeout_seconds=scrape_timeout_seconds,
         )
-        opts = dataclasses.replace(
-            opts,
-            receivers=(*opts.receivers, self.receiver),
-            environment={**opts.environment, SCRAPE_CLUSTER_ENV: cluster.cluster_name},
-        )
+        opts = dataclasses.replace(opts, receivers=(*opts.receivers, self.receiver))
         collector_memory = memory_mib - (SERVICE_CONNECT_PROXY_MEMORY_MIB if gateway else 0)
         self.config_options, self.rendered_config = render_collector(
             opts,

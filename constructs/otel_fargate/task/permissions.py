@@ -18,8 +18,8 @@ Only what the rendered configuration uses is granted:
   has no resource-level permissions.
 * ``ecs_observer`` (the Prometheus scraper's discovery): ``ecs:ListTasks`` and
   ``ecs:ListServices`` on ``*`` with the ``ecs:cluster`` condition naming the cluster,
-  ``ecs:DescribeTasks`` (and ``ecs:DescribeServices`` only with ``services`` filters) on the
-  cluster's tasks (services), and ``ecs:DescribeTaskDefinition`` on ``*`` (it has no
+  ``ecs:DescribeTasks`` (and ``ecs:DescribeServices`` only with ``services`` filters) under
+  the same condition, and ``ecs:DescribeTaskDefinition`` on ``*`` (it has no
   resource-level permissions). The container-instance and EC2 reads serve EC2 launch type
   tasks only and are not granted.
 
@@ -230,14 +230,13 @@ def _cluster_arn(stack: Stack, cluster: str, region: str | None) -> str:
 
 
 def _in_cluster(stack: Stack, cluster_arn: str, kind: str) -> str:
-    """The ARN pattern of every ``kind`` (task, service) of the cluster ``cluster_arn``."""
+    """The ARN pattern of every ``kind`` (task, service) in the cluster's account and region;
+    the ``ecs:cluster`` condition keeps it to the cluster (a pattern naming the cluster would
+    carry another stack's export into the finding id of every acknowledgment).
+    """
     parts = stack.split_arn(cluster_arn, ArnFormat.SLASH_RESOURCE_NAME)
     return stack.format_arn(
-        service="ecs",
-        resource=kind,
-        resource_name=f"{parts.resource_name}/*",
-        region=parts.region,
-        account=parts.account,
+        service="ecs", resource=kind, resource_name="*", region=parts.region, account=parts.account
     )
 
 
@@ -265,11 +264,15 @@ def grant_collector_permissions(scope: Construct, role: iam.IRole, needs: Any) -
     for statement in statements:
         for resource in statement.resources:
             if "*" in resource and resource != "*":
+                form = _nag_form(stack, resource)
                 acknowledge(
                     policy,
-                    f"AwsSolutions-IAM5[Resource::{_nag_form(stack, resource)}]",
-                    "Log streams (and groups named per task) are created by the exporter at run "
-                    "time; the wildcard stays inside the log-group names the exporters write.",
+                    f"AwsSolutions-IAM5[Resource::{form}]",
+                    "ecs_observer describes the tasks (services) it lists, whose ids it learns at "
+                    "run time; the ecs:cluster condition keeps them to the scraped cluster."
+                    if ":ecs:" in form
+                    else "Log streams (and groups named per task) are created by the exporter at "
+                    "run time; the wildcard stays inside the log-group names the exporters write.",
                 )
     return policy
 
