@@ -19,9 +19,9 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from otel_fargate import (
     CollectorGateway,
     CollectorSidecar,
-    PrometheusScraper,
     EmbeddedCollector,
     OtlpExporter,
+    PrometheusScraper,
     SamplingTier,
     XRayExporter,
 )
