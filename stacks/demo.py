@@ -17,7 +17,9 @@ from otel_fargate import (
     INSTRUMENT_LABEL,
     CollectorGateway,
     CollectorSidecar,
+    PrometheusScraper,
     log_retention,
+    scrape_target,
 )
 
 from .settings import DEMO_WEB_MEMORY_MIB, EnvironmentSettings
@@ -28,13 +30,21 @@ DEMO_IMAGE = (
 )
 #: The web service's runtime: Node.js, which the pinned Node.js agent supports.
 DEMO_WEB_IMAGE = "public.ecr.aws/docker/library/node:22.11.0-slim"
+#: Where the web service serves its Prometheus metrics (on the task's interface, for the
+#: scraper).
+DEMO_METRICS_PORT = 9464
 #: An HTTP service on 127.0.0.1:$PORT (8080 by default) that calls itself every 2 s: with its
 #: agent loaded, each call is a client span and a server span of one trace. No OpenTelemetry
-#: in its code.
+#: in its code. It counts the calls it serves and publishes the count as Prometheus text on
+#: 0.0.0.0:9464/metrics.
 DEMO_WEB_SCRIPT = (
-    "const http=require('http'),port=Number(process.env.PORT||8080);"
-    "http.createServer((q,r)=>r.end('ok')).listen(port,'127.0.0.1',()=>setInterval(()=>"
-    "http.get('http://127.0.0.1:'+port+'/',a=>a.resume()).on('error',()=>{}),2000))"
+    "const http=require('http'),port=Number(process.env.PORT||8080);let served=0;"
+    "http.createServer((q,r)=>{served++;r.end('ok')}).listen(port,'127.0.0.1',()=>setInterval(()=>"
+    "http.get('http://127.0.0.1:'+port+'/',a=>a.resume()).on('error',()=>{}),2000));"
+    "http.createServer((q,r)=>{if(q.url!=='/metrics'){r.statusCode=404;return r.end()}"
+    "r.setHeader('Content-Type','text/plain; version=0.0.4');"
+    "r.end('# TYPE demo_web_requests_total counter\\ndemo_web_requests_total '+served+'\\n')})"
+    ".listen(" + str(DEMO_METRICS_PORT) + ",'0.0.0.0')"
 )
 
 
@@ -90,6 +100,36 @@ class DemoStack(Stack):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             service_connect_configuration=gateway.service_connect_client(),
         )
+        self.scraper = self._scraper(settings, cluster, gateway, web) if demo.scrape else None
+
+    def _scraper(
+        self,
+        settings: EnvironmentSettings,
+        cluster: ecs.ICluster,
+        gateway: CollectorGateway,
+        web: ecs.ContainerDefinition,
+    ) -> PrometheusScraper:
+        """The web service marked as a scrape target, and one scraper task forwarding its
+        metrics to the gateway; the demo tasks admit the scraper on the metrics port only.
+        """
+        scrape_target(web, port=DEMO_METRICS_PORT, job="demo-web")
+        scraper = PrometheusScraper(
+            self,
+            "Scraper",
+            cluster=cluster,
+            gateway=gateway,
+            environment_name=settings.name,
+            service_name="demo-scraper",
+            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            log_retention_days=settings.log_retention_days,
+            telemetry_log_removal_policy=settings.telemetry_log_removal_policy,
+        )
+        self.service.connections.allow_from(
+            scraper.connections,
+            ec2.Port.tcp(DEMO_METRICS_PORT),
+            "Prometheus scrapes from the demo scraper",
+        )
+        return scraper
 
     @staticmethod
     def _apps(

@@ -86,10 +86,19 @@ def container_environment(container: dict[str, Any]) -> dict[str, Any]:
     return {pair["Name"]: pair["Value"] for pair in container.get("Environment", [])}
 
 
+#: What :func:`collector_config_text` reads where CloudFormation fills a value in.
+CFN_RESOLVED = "cfn-resolved"
+
+
 def collector_config_text(container: dict[str, Any]) -> str:
-    """The collector YAML a container definition carries, as the container will see it."""
+    """The collector YAML a container definition carries, as the container will see it; a
+    value CloudFormation fills in (a cluster's name in an ``Fn::Join``) reads ``cfn-resolved``.
+    """
     value = container_environment(container)["OTEL_FARGATE_CONFIG"]
-    if isinstance(value, dict):
+    if isinstance(value, dict) and "Fn::Join" in value:
+        delimiter, parts = value["Fn::Join"]
+        value = delimiter.join(p if isinstance(p, str) else CFN_RESOLVED for p in parts)
+    elif isinstance(value, dict):
         value = value["Fn::Sub"].replace("${!", "${")
     assert isinstance(value, str)
     return value

@@ -19,6 +19,7 @@ from otel_fargate import (
     CollectorOptions,
     CollectorSidecar,
     EmbeddedCollector,
+    PrometheusScraper,
     SamplingTier,
 )
 from otel_fargate.config.model.component_iam import COMPONENT_IAM
@@ -101,6 +102,7 @@ OPTION_TABLES: list[tuple[str, tuple[Any, ...]]] = [
     ("CollectorGateway(", (CollectorGateway, CollectorOptions)),
     ("The scale tier", (SamplingTier,)),
     ("EmbeddedCollector(", (EmbeddedCollector, CollectorOptions)),
+    ("PrometheusScraper(", (PrometheusScraper, CollectorOptions)),
 ]
 
 
@@ -120,11 +122,12 @@ def test_option_tables_state_the_codes_defaults(heading: str, owners: tuple[Any,
 
 
 @pytest.mark.parametrize(
-    "construct", [CollectorSidecar, CollectorGateway, SamplingTier, EmbeddedCollector]
+    "construct", [CollectorSidecar, CollectorGateway, SamplingTier, EmbeddedCollector, PrometheusScraper]
 )
 def test_every_argument_of_a_construct_is_in_its_table(construct: Any) -> None:
     heading = {CollectorSidecar: "CollectorSidecar(", CollectorGateway: "CollectorGateway(",
-               SamplingTier: "The scale tier", EmbeddedCollector: "EmbeddedCollector("}[construct]
+               SamplingTier: "The scale tier", EmbeddedCollector: "EmbeddedCollector(",
+               PrometheusScraper: "PrometheusScraper("}[construct]
     documented = {
         name for row in table(columns=("option", "default"), heading=heading).rows
         for name in identifiers(cell(row, "option"))

@@ -27,6 +27,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = REPO_ROOT / "constructs/otel_fargate/config/model/release_keys.json"
 CONTRIB = "github.com/open-telemetry/opentelemetry-collector-contrib/"
+PROMETHEUS = "github.com/prometheus/prometheus"
 
 #: component → (module, files holding its Config structs, image-side versions, test versions)
 COMPONENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
@@ -42,6 +43,32 @@ COMPONENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ..
         # v0.158.0 is not served (404): the releases on either side of it stand for it
         ("v0.155.0", "v0.160.0"),
         ("v0.165.0",),
+    ),
+    "receivers/prometheus": (
+        CONTRIB + "receiver/prometheusreceiver",
+        ("config.go",),
+        ("v0.158.0",),
+        ("v0.165.1",),
+    ),
+    # the prometheus receiver's ``config`` is Prometheus's own configuration (yaml tags of one
+    # struct each, ``file#Struct``), at the release each receiver's go.mod requires
+    "receivers/prometheus:scrape_config": (
+        PROMETHEUS,
+        ("config/config.go#ScrapeConfig",),
+        ("v0.313.2",),
+        ("v0.315.1",),
+    ),
+    "receivers/prometheus:relabel_config": (
+        PROMETHEUS,
+        ("model/relabel/relabel.go#Config",),
+        ("v0.313.2",),
+        ("v0.315.1",),
+    ),
+    "receivers/prometheus:file_sd_config": (
+        PROMETHEUS,
+        ("discovery/file/file.go#SDConfig",),
+        ("v0.313.2",),
+        ("v0.315.1",),
     ),
     "processors/resource": (
         CONTRIB + "processor/resourceprocessor",
@@ -70,6 +97,11 @@ COMPONENTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ..
 }
 
 _TAG = re.compile(r'`[^`]*mapstructure:"([^",]+)[^"]*"[^`]*`')
+_YAML_TAG = re.compile(r'yaml:"([^",-][^",]*)')
+#: Components whose module is a dependency of another component's module, not in a manifest.
+REQUIRED_BY = {
+    name: "receivers/prometheus" for name in COMPONENTS if name.startswith("receivers/prometheus:")
+}
 
 
 def _module_cache() -> Path:
@@ -83,18 +115,24 @@ def _module_cache() -> Path:
 
 
 def keys_at(cache: Path, module: str, files: Sequence[str], version: str) -> list[str]:
-    """The sorted ``mapstructure`` keys declared in ``files`` of ``module@version``."""
+    """The sorted ``mapstructure`` keys declared in ``files`` of ``module@version`` (for a
+    ``file#Struct`` entry, the ``yaml`` keys of that one struct)."""
     root = cache / f"{module}@{version}"
     keys: set[str] = set()
     for name in files:
-        text = (root / name).read_text(encoding="utf-8")
-        keys.update(_TAG.findall(text))
+        path, _, struct = name.partition("#")
+        text = (root / path).read_text(encoding="utf-8")
+        if not struct:
+            keys.update(_TAG.findall(text))
+            continue
+        start = text.index(f"type {struct} struct {{")
+        keys.update(_YAML_TAG.findall(text[start : text.index("\n}\n", start)]))
     return sorted(keys)
 
 
 def record(cache: Path) -> dict[str, object]:
     """The keys of every component of :data:`COMPONENTS`, per side and version."""
-    components: dict[str, object] = {}
+    components: dict[str, dict[str, object]] = {}
     for component, (module, files, image, tests) in COMPONENTS.items():
         components[component] = {
             side: {
@@ -106,6 +144,8 @@ def record(cache: Path) -> dict[str, object]:
             }
             for side, versions in (("image", image), ("tests", tests))
         }
+        if component in REQUIRED_BY:
+            components[component]["required_by"] = REQUIRED_BY[component]
     return {
         "image_release": "v0.158.0",
         "tests_release": "v0.165.0",

@@ -5,6 +5,8 @@ Public names:
 * :class:`CollectorSidecar`: the collector inside an application's task (sidecar or agent).
 * :class:`CollectorGateway`: a separate, autoscaled collector service behind Service Connect.
 * :class:`EmbeddedCollector`: the collector inside the app's own container (embedded mode).
+* :class:`PrometheusScraper`, :func:`scrape_target`: one task that scrapes the cluster's
+  containers marked as Prometheus targets.
 * :class:`CollectorImage`: the bundled, slim or registry collector image.
 * :class:`CollectorMonitoring`: dashboard and alarms from the collector's own metrics.
 * :class:`CollectorOptions`: the options the sidecar and the gateway share.
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
         CollectorConfigOptions,
         ContainerMetrics,
         DebugExporter,
+        EcsScrapeReceiver,
         FluentForwardReceiver,
         OAuth2ClientCredentials,
         OtlpExporter,
@@ -63,6 +66,8 @@ if TYPE_CHECKING:
     from otel_fargate.logs.options import StdoutLogs
     from otel_fargate.monitoring import CollectorMonitoring
     from otel_fargate.sampling.construct import CollectorSamplers, SamplingTier
+    from otel_fargate.scraper.construct import PrometheusScraper
+    from otel_fargate.scraper.targets import scrape_target
     from otel_fargate.sidecar.aspect import INSTRUMENT_LABEL, InstrumentApp, request_instrumentation
     from otel_fargate.sidecar.construct import CollectorSidecar
     from otel_fargate.task.fargate import log_retention
@@ -79,6 +84,7 @@ _HOMES: dict[str, str] = {
     "CollectorConfigOptions": "config",
     "ContainerMetrics": "config",
     "DebugExporter": "config",
+    "EcsScrapeReceiver": "config",
     "FluentForwardReceiver": "config",
     "OAuth2ClientCredentials": "config",
     "OtlpExporter": "config",
@@ -113,6 +119,8 @@ _HOMES: dict[str, str] = {
     "INSTRUMENT_LABEL": "sidecar.aspect",
     "request_instrumentation": "sidecar.aspect",
     "SamplingTier": "sampling.construct",
+    "PrometheusScraper": "scraper.construct",
+    "scrape_target": "scraper.targets",
 }
 
 __all__ = [
@@ -134,6 +142,7 @@ __all__ = [
     "ConfigError",
     "ContainerMetrics",
     "DebugExporter",
+    "EcsScrapeReceiver",
     "EmbeddedCollector",
     "EnvironmentConfigError",
     "FluentForwardReceiver",
@@ -147,6 +156,7 @@ __all__ = [
     "OtelFargateError",
     "OtlpExporter",
     "Probabilistic",
+    "PrometheusScraper",
     "RateLimit",
     "RawPolicy",
     "RenderedConfig",
@@ -162,6 +172,7 @@ __all__ = [
     "log_retention",
     "render",
     "request_instrumentation",
+    "scrape_target",
 ]
 
 

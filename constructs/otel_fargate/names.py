@@ -178,3 +178,13 @@ def self_telemetry_log_group(environment: str, service: str | None = None) -> st
     """The log group of a collector's own metrics: ``/otel-fargate/<env>[/<service>]/...``."""
     middle = environment if service is None else f"{environment}/{service}"
     return f"/{NAME_PREFIX}/{middle}/collector-metrics"
+
+#: Docker labels that mark a container as a Prometheus scrape target for the scraper's
+#: ``ecs_observer`` (``scrape_target()`` sets them): the port, the metrics path, the job name.
+SCRAPE_PORT_LABEL: Final = "ECS_PROMETHEUS_EXPORTER_PORT"
+SCRAPE_PATH_LABEL: Final = "ECS_PROMETHEUS_METRICS_PATH"
+SCRAPE_JOB_LABEL: Final = "ECS_PROMETHEUS_JOB_NAME"
+#: The scraper's task volume and the file-SD file ``ecs_observer`` writes on it (the root
+#: file system is read-only).
+SCRAPE_DIRECTORY: Final = "/var/lib/otelcol/scrape"
+SCRAPE_TARGETS_FILE: Final = f"{SCRAPE_DIRECTORY}/ecs-targets.yaml"

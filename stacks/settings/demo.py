@@ -34,6 +34,9 @@ class DemoSettings:
     memory_mib: int = 1024
     collector_cpu: int = 256
     collector_memory_mib: int = 256
+    #: The web service serves Prometheus metrics, and a ``PrometheusScraper`` (one task,
+    #: forwarding to the gateway) scrapes them.
+    scrape: bool = False
 
     @property
     def app_memory_mib(self) -> int:
@@ -62,6 +65,7 @@ def parse_demo(reader: Reader | None) -> DemoSettings:
         collector_memory_mib=reader.integer(
             "collector_memory_mib", d.collector_memory_mib, low=MIN_MEMORY_MIB, high=122880
         ),
+        scrape=reader.boolean("scrape", d.scrape),
     )
     reader.finish()
     check_task_size(reader.path, settings.cpu, settings.memory_mib)

@@ -14,6 +14,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from stacks.demo import DEMO_METRICS_PORT
 from tests.conftest import (
     REPO_ROOT,
     Synthesized,
@@ -163,6 +164,7 @@ def test_dev_demo_web_service_is_instrumented_by_the_aspect(synthesized: Synthes
     (task,) = [
         r["Properties"] for r in template["Resources"].values()
         if r["Type"] == "AWS::ECS::TaskDefinition"
+        and any(c["Name"] == "demo-web" for c in r["Properties"]["ContainerDefinitions"])
     ]
     containers = {c["Name"]: c for c in task["ContainerDefinitions"]}
     web = containers["demo-web"]
@@ -185,3 +187,28 @@ def test_dev_demo_web_service_is_instrumented_by_the_aspect(synthesized: Synthes
     assert "otel-agent-nodejs" in containers and len(containers) == 4
     # AND every container's memory fits the task beside the Service Connect proxy's 128 MiB
     assert sum(c["Memory"] for c in containers.values()) + 128 <= int(task["Memory"])
+
+
+def test_dev_scrapes_the_demo_web_service_with_one_scraper_task(synthesized: Synthesized) -> None:
+    # GIVEN dev's demo stack (demo.scrape on)
+    template = load(synthesized, "otel-fargate-dev-demo")
+    resources = template["Resources"].values()
+    containers = {
+        c["Name"]: c for r in resources if r["Type"] == "AWS::ECS::TaskDefinition"
+        for c in r["Properties"]["ContainerDefinitions"]
+    }
+    # THEN the web service is marked as a scrape target on the port its script serves
+    web = containers["demo-web"]
+    assert web["DockerLabels"]["ECS_PROMETHEUS_EXPORTER_PORT"] == str(DEMO_METRICS_PORT)
+    assert web["DockerLabels"]["ECS_PROMETHEUS_JOB_NAME"] == "demo-web"
+    assert {"ContainerPort": DEMO_METRICS_PORT, "Protocol": "tcp"} in web["PortMappings"]
+    assert f".listen({DEMO_METRICS_PORT},'0.0.0.0')" in web["Command"][-1]
+    # AND one scraper task, never two, forwards to the gateway
+    (scraper,) = [r for r in resources if r["Type"] == "AWS::ECS::Service"
+                  and r["Properties"]["DeploymentConfiguration"]["MaximumPercent"] == 100]
+    assert scraper["Properties"]["DesiredCount"] == 1
+    assert scraper["Properties"]["DeploymentConfiguration"]["MinimumHealthyPercent"] == 0
+    # AND the demo tasks admit it on the metrics port only
+    (ingress,) = [r["Properties"] for r in resources if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+                  and r["Properties"].get("FromPort") == DEMO_METRICS_PORT]
+    assert ingress["ToPort"] == DEMO_METRICS_PORT and "SourceSecurityGroupId" in ingress

@@ -48,7 +48,8 @@ def _granted(config: str, **options: Any) -> set[str]:
     [
         ("receivers", "awsxray", {"endpoint": "127.0.0.1:2000", "transport": "udp"}),
         ("extensions", "awsproxy", {"endpoint": "127.0.0.1:2000"}),
-        ("extensions", "ecs_observer", {"cluster_name": "c", "cluster_region": "eu-west-1", "result_file": "/tmp/t.yaml"}),
+        ("extensions", "ecs_observer", {"cluster_name": "c", "cluster_region": "eu-west-1", "result_file": "/tmp/t.yaml",
+                                        "services": [{"name_pattern": "^shop$"}]}),
     ],
 )
 def test_the_actions_a_component_names_are_granted(section: str, kind: str, settings: dict[str, Any]) -> None:

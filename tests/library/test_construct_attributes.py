@@ -21,6 +21,7 @@ from otel_fargate import (
     CollectorSidecar,
     EmbeddedCollector,
     OtlpExporter,
+    PrometheusScraper,
     SamplingTier,
     XRayExporter,
 )
@@ -79,7 +80,11 @@ def constructs() -> dict[str, Any]:
         command=["app"],
         exporters=OtlpExporter(endpoint="otlp.example.com:443"),
     )
+    scraper = PrometheusScraper(
+        stack, "Scraper", cluster=cluster, exporters=OtlpExporter(endpoint="otlp.example.com:443")
+    )
     return {
+        "PrometheusScraper": scraper,
         "CollectorGateway": gateway,
         "CollectorSamplers": gateway.samplers,
         "CollectorMonitoring": gateway.monitoring,
@@ -96,6 +101,7 @@ def constructs() -> dict[str, Any]:
         "CollectorMonitoring",
         "CollectorSidecar",
         "EmbeddedCollector",
+        "PrometheusScraper",
     ],
 )
 def test_every_public_attribute_is_documented_and_every_documented_one_exists(
@@ -115,6 +121,7 @@ def test_every_public_attribute_is_documented_and_every_documented_one_exists(
         ("CollectorSidecar", "CollectorSidecar("),
         ("CollectorGateway", "CollectorGateway("),
         ("EmbeddedCollector", "EmbeddedCollector("),
+        ("PrometheusScraper", "PrometheusScraper("),
     ],
 )
 def test_the_readmes_attribute_table_lists_every_public_attribute(

@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from otel_fargate.config import CollectorConfigOptions, ContainerMetrics, OtlpExporter, render
+from otel_fargate.config import (
+    CollectorConfigOptions,
+    ContainerMetrics,
+    EcsScrapeReceiver,
+    OtlpExporter,
+    render,
+)
 from otel_fargate.config.model.container_metrics import ALL_CONTAINER_METRICS
 from otel_fargate.versions import COLLECTOR_VERSION
 
@@ -64,6 +70,11 @@ def test_the_recorded_releases_are_the_ones_the_manifests_build() -> None:
         source = next(iter(entry["tests"].values()))["source"][0]
         if "/internal/" in source:
             continue  # a shared internal module, at the release of the component using it
+        if "required_by" in entry:
+            # a dependency of a component's module (Prometheus's own configuration), at the
+            # release that component's go.mod requires: the component itself is checked here
+            assert entry["required_by"] in KEYS["components"], component
+            continue
         module = source.split("@")[0].rsplit("/", 1)[0]
         assert _manifest_version(tests_manifest, module) in entry["tests"], component
         # AND the image side stands for the image's release (a bracket when it is not served)
@@ -98,3 +109,25 @@ def test_every_key_the_container_pipeline_uses_is_an_upstream_key_at_both_releas
             for side in ("image", "tests"):
                 for version, keys in _keys(component, side).items():
                     assert names <= set(keys), (component, side, version, names - set(keys))
+
+
+def test_every_key_the_scraper_uses_is_an_upstream_key_at_both_releases() -> None:
+    # GIVEN the scraper's receiver and observer, rendered
+    receiver = EcsScrapeReceiver(cluster_name="shop")
+    rendered = receiver.render()
+    (observer,) = receiver.extensions().values()
+    (job,) = rendered["config"]["scrape_configs"]
+    used = {
+        "receivers/prometheus": set(rendered),
+        "extensions/ecs_observer": _key_names(observer),
+        # file_sd_configs is the file discovery's own key (its name plus _sd_configs)
+        "receivers/prometheus:scrape_config": set(job) - {"file_sd_configs"},
+        "receivers/prometheus:file_sd_config": _key_names(job["file_sd_configs"]),
+        "receivers/prometheus:relabel_config": _key_names(job["relabel_configs"]),
+    }
+    assert set(rendered["config"]) == {"scrape_configs"}
+    # THEN each is among the component's keys on both sides
+    for component, names in used.items():
+        for side in ("image", "tests"):
+            for version, keys in _keys(component, side).items():
+                assert names <= set(keys), (component, side, version, names - set(keys))

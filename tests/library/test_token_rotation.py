@@ -234,7 +234,10 @@ def test_the_demo_imports_only_the_current_token(synthesized: Synthesized) -> No
     }
     assert {"Ref": token} in exports.values()
     assert json.dumps(exports).count("TokenPrevious") == 0
-    (agent,) = collector_containers(demo)
-    assert list(_secrets(agent)) == [GATEWAY_TOKEN_ENV]
-    assert "Fn::ImportValue" in _secrets(agent)[GATEWAY_TOKEN_ENV]
+    # the demo's agent and its Prometheus scraper both send to the gateway
+    agents = collector_containers(demo)
+    assert len(agents) == 2
+    for agent in agents:
+        assert list(_secrets(agent)) == [GATEWAY_TOKEN_ENV]
+        assert "Fn::ImportValue" in _secrets(agent)[GATEWAY_TOKEN_ENV]
     assert "TokenPrevious" not in json.dumps(demo)

@@ -86,6 +86,7 @@ from otel_fargate.config.options.spec import SPEC_TYPES, exporters_from_spec
 from otel_fargate.config.policy.iam import IamNeeds, LogGroupWrite
 from otel_fargate.config.policy.validate import validate_config
 from otel_fargate.config.receivers.container_metrics import ContainerMetrics
+from otel_fargate.config.receivers.ecs_scrape import EcsScrapeReceiver
 from otel_fargate.config.receivers.typed import FluentForwardReceiver, Receiver, XRayDaemonReceiver
 from otel_fargate.config.rendering.presets import build_preset
 from otel_fargate.config.rendering.render import RenderedConfig, describe, render
@@ -109,6 +110,7 @@ __all__ = [
     "ConfigError",
     "ContainerMetrics",
     "DebugExporter",
+    "EcsScrapeReceiver",
     "Exporter",
     "FluentForwardReceiver",
     "IamNeeds",

@@ -10,7 +10,7 @@ changes nothing; :attr:`InstrumentApp.report` says per container what was done o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -23,6 +23,7 @@ from otel_fargate.apps.instrumentation import RUNTIMES, AutoInstrumentation
 from otel_fargate.checks import fail
 from otel_fargate.names import COLLECTOR_CONTAINER_NAME
 from otel_fargate.sidecar.construct import CollectorSidecar
+from otel_fargate.task.container import docker_labels
 
 #: The Docker label by which a container asks for its runtime's agent.
 INSTRUMENT_LABEL: Final = "otel-fargate.instrument"
@@ -136,7 +137,7 @@ class InstrumentApp:
         requested = container.node.try_find_child(_REQUEST_ID)
         if isinstance(requested, _Request):
             return requested.instrumentation, ""
-        label = _labels(container).get(INSTRUMENT_LABEL)
+        label = docker_labels(container).get(INSTRUMENT_LABEL)
         if label is not None:
             if label not in RUNTIMES:
                 raise fail(
@@ -154,12 +155,6 @@ class InstrumentApp:
 def _containers(task: ecs.TaskDefinition) -> list[ecs.ContainerDefinition]:
     found: list[ecs.ContainerDefinition] = jsii.get(task, "containers")
     return list(found)
-
-
-def _labels(container: ecs.ContainerDefinition) -> Mapping[str, str]:
-    rendered = container.render_container_definition()
-    labels = rendered.docker_labels
-    return labels if isinstance(labels, Mapping) else {}
 
 
 def _sidecar_of(task: ecs.TaskDefinition) -> CollectorSidecar | None:

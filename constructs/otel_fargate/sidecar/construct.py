@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Unpack
 
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
@@ -23,6 +23,7 @@ from otel_fargate.sidecar.checks import agent_reaches_gateway
 from otel_fargate.task._wiring import (
     environment_name,
     exporter_tuple,
+    gateway_forwarding,
     in_task_monitoring,
     render_collector,
 )
@@ -161,7 +162,7 @@ class CollectorSidecar(Construct):
             service=self.service_name,
             memory_mib=memory_mib,
             cpu=cpu,
-            **_forwarding(gateway),
+            **gateway_forwarding(gateway),
         )
         check_tls_kept(gateway.tls if gateway is not None else None, self.rendered_config)
         spec = CollectorContainerSpec(
@@ -374,16 +375,6 @@ class CollectorSidecar(Construct):
         )
         self.instrumented[name] = instrumentation
         return init
-
-
-def _forwarding(gateway: CollectorGateway | None) -> dict[str, Any]:
-    """An agent forwards exactly the signals its gateway accepts over OTLP, over TLS when the
-    gateway serves it.
-    """
-    if gateway is None:
-        return {}
-    tls = gateway.tls.agent_options() if gateway.tls is not None else None
-    return {"forward_signals": gateway.rendered_config.otlp_signals, "gateway_tls": tls}
 
 
 def _service_name(

@@ -40,6 +40,17 @@ def environment_name(scope: Construct, options: CollectorOptions) -> str:
     return name if name is not None else Stack.of(scope).stack_name
 
 
+def gateway_forwarding(gateway: Any) -> dict[str, Any]:
+    """The rendering options of an agent of ``gateway`` (a ``CollectorGateway`` or None): it
+    forwards exactly the signals the gateway accepts over OTLP, over TLS when the gateway
+    serves it.
+    """
+    if gateway is None:
+        return {}
+    tls = gateway.tls.agent_options() if gateway.tls is not None else None
+    return {"forward_signals": gateway.rendered_config.otlp_signals, "gateway_tls": tls}
+
+
 def render_collector(
     options: CollectorOptions,
     *,

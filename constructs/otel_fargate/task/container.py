@@ -255,6 +255,13 @@ def _mount_queue_volume(
     )
 
 
+def docker_labels(container: ecs.ContainerDefinition) -> Mapping[str, str]:
+    """The Docker labels ``container`` has so far."""
+    rendered = container.render_container_definition()
+    labels = rendered.docker_labels
+    return labels if isinstance(labels, Mapping) else {}
+
+
 def acknowledge_container(task_definition: ecs.TaskDefinition) -> None:
     """The cdk-nag and cfn-lint findings every collector container raises, with reasons."""
     acknowledge(

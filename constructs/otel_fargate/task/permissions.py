@@ -16,6 +16,12 @@ Only what the rendered configuration uses is granted:
   The AWS OTLP logs endpoint writes only to a group and stream that already exist.
 * ``AwsOtlpExporter`` for metrics (CloudWatch OTLP endpoint): ``cloudwatch:PutMetricData``; it
   has no resource-level permissions.
+* ``ecs_observer`` (the Prometheus scraper's discovery): ``ecs:ListTasks`` and
+  ``ecs:ListServices`` on ``*`` with the ``ecs:cluster`` condition naming the cluster,
+  ``ecs:DescribeTasks`` (and ``ecs:DescribeServices`` only with ``services`` filters) under
+  the same condition, and ``ecs:DescribeTaskDefinition`` on ``*`` (it has no
+  resource-level permissions). The container-instance and EC2 reads serve EC2 launch type
+  tasks only and are not granted.
 
 Secrets are not granted here: ECS ``secrets`` grant the execution role read access to exactly
 the secrets and parameters the container uses.
@@ -141,7 +147,7 @@ def policy_statements(stack: Stack, needs: Any) -> list[iam.PolicyStatement]:
 
 
 _XRAY_SAMPLING_ACTIONS = list(COMPONENT_IAM["receivers"]["awsxray"].actions)
-_ECS_DISCOVERY_ACTIONS = list(COMPONENT_IAM["extensions"]["ecs_observer"].actions)
+
 
 
 def _discovery_statements(stack: Stack, needs: Any) -> list[iam.PolicyStatement]:
@@ -167,11 +173,71 @@ def _discovery_statements(stack: Stack, needs: Any) -> list[iam.PolicyStatement]
                 resources=["*"] if "*" in workspaces else workspaces,
             )
         )
-    if needs.ecs_discovery:
+    statements.extend(ecs_discovery_statements(stack, needs.ecs_discovery))
+    return statements
+
+
+def ecs_discovery_statements(stack: Stack, clusters: Any) -> list[iam.PolicyStatement]:
+    """The ECS reads of ``ecs_observer`` target discovery, scoped to the clusters it lists.
+
+    A cluster the configuration does not name at synth (``*``) gets the reads on ``*``.
+    """
+    if not clusters:
+        return []
+    if any(d.cluster == "*" for d in clusters):
+        actions = ["ecs:ListTasks", "ecs:ListServices", "ecs:DescribeTasks"]
+        actions += ["ecs:DescribeTaskDefinition"]
+        actions += ["ecs:DescribeServices"] if any(d.services for d in clusters) else []
+        return [iam.PolicyStatement(sid="EcsDiscovery", actions=actions, resources=["*"])]
+    arns = [_cluster_arn(stack, d.cluster, d.region) for d in clusters]
+    statements = [
+        iam.PolicyStatement(
+            sid="EcsDiscoveryList",
+            actions=["ecs:ListTasks", "ecs:ListServices"],
+            resources=["*"],
+            conditions={"ArnEquals": {"ecs:cluster": arns}},
+        ),
+        iam.PolicyStatement(
+            sid="EcsDiscoveryTasks",
+            actions=["ecs:DescribeTasks"],
+            resources=[_in_cluster(stack, arn, "task") for arn in arns],
+            conditions={"ArnEquals": {"ecs:cluster": arns}},
+        ),
+        iam.PolicyStatement(
+            sid="EcsDiscoveryDefinitions", actions=["ecs:DescribeTaskDefinition"], resources=["*"]
+        ),
+    ]
+    described = [arn for d, arn in zip(clusters, arns, strict=True) if d.services]
+    if described:
         statements.append(
-            iam.PolicyStatement(sid="EcsDiscovery", actions=_ECS_DISCOVERY_ACTIONS, resources=["*"])
+            iam.PolicyStatement(
+                sid="EcsDiscoveryServices",
+                actions=["ecs:DescribeServices"],
+                resources=[_in_cluster(stack, arn, "service") for arn in described],
+                conditions={"ArnEquals": {"ecs:cluster": described}},
+            )
         )
     return statements
+
+
+def _cluster_arn(stack: Stack, cluster: str, region: str | None) -> str:
+    """``cluster`` (a name or an ARN) as the cluster's ARN."""
+    if cluster.startswith("arn:"):
+        return cluster
+    return stack.format_arn(
+        service="ecs", resource="cluster", resource_name=cluster, region=region
+    )
+
+
+def _in_cluster(stack: Stack, cluster_arn: str, kind: str) -> str:
+    """The ARN pattern of every ``kind`` (task, service) in the cluster's account and region;
+    the ``ecs:cluster`` condition keeps it to the cluster (a pattern naming the cluster would
+    carry another stack's export into the finding id of every acknowledgment).
+    """
+    parts = stack.split_arn(cluster_arn, ArnFormat.SLASH_RESOURCE_NAME)
+    return stack.format_arn(
+        service="ecs", resource=kind, resource_name="*", region=parts.region, account=parts.account
+    )
 
 
 def grant_collector_permissions(scope: Construct, role: iam.IRole, needs: Any) -> iam.Policy | None:
@@ -198,11 +264,15 @@ def grant_collector_permissions(scope: Construct, role: iam.IRole, needs: Any) -
     for statement in statements:
         for resource in statement.resources:
             if "*" in resource and resource != "*":
+                form = _nag_form(stack, resource)
                 acknowledge(
                     policy,
-                    f"AwsSolutions-IAM5[Resource::{_nag_form(stack, resource)}]",
-                    "Log streams (and groups named per task) are created by the exporter at run "
-                    "time; the wildcard stays inside the log-group names the exporters write.",
+                    f"AwsSolutions-IAM5[Resource::{form}]",
+                    "ecs_observer describes the tasks (services) it lists, whose ids it learns at "
+                    "run time; the ecs:cluster condition keeps them to the scraped cluster."
+                    if ":ecs:" in form
+                    else "Log streams (and groups named per task) are created by the exporter at "
+                    "run time; the wildcard stays inside the log-group names the exporters write.",
                 )
     return policy
 

@@ -122,13 +122,14 @@ COMPONENT_IAM: Final[dict[str, dict[str, ComponentIam]]] = {
             actions=(
                 "ecs:ListTasks",
                 "ecs:ListServices",
-                "ecs:DescribeContainerInstances",
-                "ecs:DescribeServices",
                 "ecs:DescribeTasks",
                 "ecs:DescribeTaskDefinition",
-                "ec2:DescribeInstances",
+                "ecs:DescribeServices",
             ),
-            when="enabled: it lists the cluster's tasks to find scrape targets",
+            when="enabled: it lists the cluster's tasks to find scrape targets, scoped to the "
+            "cluster it names; DescribeServices only with services filters (its "
+            "DescribeContainerInstances and ec2:DescribeInstances serve EC2 launch type tasks "
+            "only, and are not granted)",
         ),
     },
 }

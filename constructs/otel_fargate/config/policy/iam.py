@@ -62,7 +62,8 @@ class IamNeeds:
         aps_workspaces: ``aps:RemoteWrite`` on these Amazon Managed Service for Prometheus
             workspaces, as (region, workspace id); ``("*", "*")`` when the endpoint is not
             known at synth (an ``${env:...}`` reference).
-        ecs_discovery: the ECS and EC2 read actions ``ecs_observer`` calls to find targets.
+        ecs_discovery: the clusters ``ecs_observer`` extensions list tasks in, each with the
+            ECS reads that needs (see :class:`EcsDiscovery`).
     """
 
     xray_write: bool = False
@@ -73,7 +74,29 @@ class IamNeeds:
     put_metric_data: bool = False
     xray_sampling: bool = False
     aps_workspaces: tuple[tuple[str, str], ...] = ()
-    ecs_discovery: bool = False
+    ecs_discovery: tuple[EcsDiscovery, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class EcsDiscovery:
+    """One ``ecs_observer``'s discovery: which cluster, and which reads it makes.
+
+    Every refresh lists the cluster's tasks (``ecs:ListTasks``), describes them
+    (``ecs:DescribeTasks``) and their task definitions (``ecs:DescribeTaskDefinition``), and
+    lists the cluster's services (``ecs:ListServices``); it describes services
+    (``ecs:DescribeServices``) only when ``services`` filters are configured. The container
+    instance and EC2 reads serve tasks of the EC2 launch type only and are not derived here.
+
+    Attributes:
+        cluster: the cluster name or ARN as configured (``*`` when the configuration does not
+            name it at synth, e.g. a variable the container gets from elsewhere).
+        region: the cluster's region, or None for the task's own (``${env:AWS_REGION}``).
+        services: ``services`` filters are configured (``ecs:DescribeServices`` is called).
+    """
+
+    cluster: str
+    region: str | None = None
+    services: bool = False
 
 
 #: The OTLP/HTTP exporter's type, old and new spelling.
@@ -177,6 +200,30 @@ def _enabled(config: Mapping[str, Any]) -> list[Any]:
     return list(enabled) if isinstance(enabled, list) else []
 
 
+#: A ``${env:NAME}`` or ``${NAME}`` the collector resolves at run time (not a CDK token,
+#: ``${Token[...]}``, which CloudFormation resolves at deploy time).
+_REFERENCE = re.compile(r"\$\{(env:)?[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}")
+
+
+def _discovery(config: Mapping[str, Any]) -> tuple[EcsDiscovery, ...]:
+    """The clusters of every enabled ``ecs_observer``, unresolved references as ``*``."""
+    extensions = config.get("extensions") or {}
+    found: set[EcsDiscovery] = set()
+    for eid in _enabled(config):
+        if component_type(str(eid)) != "ecs_observer":
+            continue
+        settings = extensions.get(eid) or {}
+        cluster, region = _str(settings.get("cluster_name")), _str(settings.get("cluster_region"))
+        found.add(
+            EcsDiscovery(
+                cluster=cluster if cluster is not None and not _REFERENCE.search(cluster) else "*",
+                region=region if region is not None and not _REFERENCE.search(region) else None,
+                services=bool(settings.get("services")),
+            )
+        )
+    return tuple(sorted(found, key=lambda d: (d.cluster, d.region or "", d.services)))
+
+
 def _sampling_proxy(config: Mapping[str, Any]) -> bool:
     """An awsxray receiver in a pipeline or an enabled awsproxy extension forwards X-Ray
     sampling calls: the receiver starts its TCP sampling proxy whatever ``proxy_server`` says
@@ -244,7 +291,7 @@ def iam_for(config: Mapping[str, Any], *, existing_log_groups: Iterable[str] = (
     ]
     return IamNeeds(
         xray_sampling=_sampling_proxy(config),
-        ecs_discovery=any(component_type(str(e)) == "ecs_observer" for e in _enabled(config)),
+        ecs_discovery=_discovery(config),
         aps_workspaces=tuple(sorted({w for eid in used for w in _aps(eid, exporters, extensions)})),
         xray_write="xray-segments" in services,
         xray_telemetry="xray-telemetry" in services,

@@ -1,6 +1,7 @@
 """Typed receivers beside OTLP (the X-Ray daemon, Fluent Forward) and container metrics."""
 
 from otel_fargate.config.receivers.container_metrics import ContainerMetrics
+from otel_fargate.config.receivers.ecs_scrape import EcsScrapeReceiver
 from otel_fargate.config.receivers.typed import (
     FluentForwardReceiver,
     Receiver,
@@ -9,5 +10,5 @@ from otel_fargate.config.receivers.typed import (
 )
 
 __all__ = [
-    "ContainerMetrics",
+    "ContainerMetrics", "EcsScrapeReceiver",
     "FluentForwardReceiver", "Receiver", "XRayDaemonReceiver", "check_receivers"]

@@ -67,6 +67,10 @@ class Receiver:
         """The receiver's YAML block."""
         raise NotImplementedError
 
+    def extensions(self) -> dict[str, Any]:
+        """Extensions the receiver reads (by id), rendered beside it; default: none."""
+        return {}
+
 
 @dataclass(frozen=True, kw_only=True)
 class XRayDaemonReceiver(Receiver):

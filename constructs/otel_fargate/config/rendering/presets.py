@@ -95,8 +95,14 @@ def otlp_receivers(options: CollectorConfigOptions) -> Config:
 
 
 def typed_receivers(options: CollectorConfigOptions) -> Config:
-    """The typed receivers beside OTLP (sidecar and agent only, on loopback)."""
-    return {"receivers": {r.component_id: r.render() for r in options.receivers}}
+    """The typed receivers beside OTLP (sidecar and agent only), and the extensions they read."""
+    extensions: Config = {}
+    for receiver in options.receivers:
+        extensions.update(receiver.extensions())
+    return {
+        "receivers": {r.component_id: r.render() for r in options.receivers},
+        "extensions": extensions,
+    }
 
 
 def gateway_auth(options: CollectorConfigOptions) -> Config:
