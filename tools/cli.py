@@ -74,35 +74,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the rendered collector configurations of an environment",
         description="Render every collector configuration of an environment from cdk.json.",
     )
-    render.add_argument("--env", required=True, help="environment name (as in cdk.json)")
-    render.add_argument(
-        "--app-dir",
-        type=Path,
-        default=None,
-        help="directory holding cdk.json (default: this repository's root)",
-    )
+    _add_environment_arguments(render)
     _add_cost_parser(commands)
     return parser
 
 
-def _add_cost_parser(commands: Any) -> None:
-    cost = commands.add_parser(
-        "cost",
-        help="print what an environment's collectors cost in CloudWatch a month",
-        description=(
-            "Count, from each collector's rendered configuration, the CloudWatch metric series "
-            "it publishes (per task and in total at the autoscaling maximum), the metrics its "
-            "alarms read and its dashboards, and price them at the public list prices. Nothing "
-            "is deployed and no AWS call is made."
-        ),
-    )
-    cost.add_argument("--env", required=True, help="environment name (as in cdk.json)")
-    cost.add_argument(
+def _add_environment_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--env`` and ``--app-dir``: an environment of a cdk.json, read without AWS."""
+    parser.add_argument("--env", required=True, help="environment name (as in cdk.json)")
+    parser.add_argument(
         "--app-dir",
         type=Path,
         default=None,
         help="directory holding cdk.json (default: this repository's root)",
     )
+
+
+#: What ``cost`` does, as its ``--help`` says it.
+COST_DESCRIPTION: Final = (
+    "Count, from each collector's rendered configuration, the CloudWatch metric series it "
+    "publishes (per task and in total at the autoscaling maximum), the metrics its alarms read "
+    "and its dashboards, and price them at the public list prices. Nothing is deployed and no "
+    "AWS call is made."
+)
+
+
+def _add_cost_parser(commands: Any) -> None:
+    help_ = "print what an environment's collectors cost in CloudWatch a month"
+    cost = commands.add_parser("cost", help=help_, description=COST_DESCRIPTION)
+    _add_environment_arguments(cost)
     cost.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 

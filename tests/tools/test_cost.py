@@ -163,8 +163,11 @@ def test_dev_and_prod_figures_are_pinned(dev: _Built, prod: _Built) -> None:
         "otel-fargate-dev-demo/Otel": ("agent", 47, 13, 1, 18.40),
     }
     assert totals(list(dev.costs.values())) == {
-        "total_series": 90, "alarm_metrics": 42, "dashboards": 2, "monthly_usd": 37.20,
-    }  # fmt: skip
+        "total_series": 90,
+        "alarm_metrics": 42,
+        "dashboards": 2,
+        "monthly_usd": 37.20,
+    }
     assert _pinned(prod) == {
         "otel-fargate-prod-gateway/Gateway": ("gateway", 37, 25, 1, 16.60),
         "otel-fargate-prod-gateway/Gateway/Samplers": ("sampler", 27, 12, 1, 12.30),
