@@ -326,7 +326,7 @@ def _cost(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except OtelFargateError as error:
         print(f"error: {error}", file=err)
         return EXIT_USAGE
-    print((format_json if args.json else format_table)(args.env, costs), file=out)
+    print((format_json if args.json else format_table)(costs, environment=args.env), file=out)
     return EXIT_OK
 
 

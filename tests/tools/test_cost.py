@@ -299,6 +299,8 @@ def test_the_readme_quotes_what_cost_prints(dev: _Built, prod: _Built) -> None:
     # report's, line for line
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     for name, built in (("dev", dev), ("prod", prod)):
-        table = format_table(name, sorted(built.costs.values(), key=lambda c: c.collector))
+        table = format_table(
+            sorted(built.costs.values(), key=lambda c: c.collector), environment=name
+        )
         head = "\n".join(table.splitlines()[:5])
         assert head in readme, name

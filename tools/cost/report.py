@@ -238,7 +238,7 @@ def totals(costs: Sequence[CollectorCost]) -> dict[str, Any]:
     }
 
 
-def format_table(environment: str, costs: Sequence[CollectorCost]) -> str:
+def format_table(costs: Sequence[CollectorCost], *, environment: str) -> str:
     """A readable table: one row per collector, a total line, then what was not estimated."""
     total = totals(costs)
     rows = [_HEADER, *(_row(c) for c in costs)]
@@ -274,7 +274,7 @@ def format_table(environment: str, costs: Sequence[CollectorCost]) -> str:
     return "\n".join(lines)
 
 
-def format_json(environment: str, costs: Sequence[CollectorCost]) -> str:
+def format_json(costs: Sequence[CollectorCost], *, environment: str) -> str:
     """The same figures as JSON."""
     document = {
         "environment": environment,
