@@ -1,11 +1,11 @@
 """Operate this repository's environments:
-``python -m tools.cli render|verify|rotate-token --env NAME``.
+``python -m tools.cli render|cost|verify|rotate-token --env NAME``.
 
 Exit codes:
 
 ====  ==========================================================================
-0     every check holds (``verify``), the configs were printed (``render``), or
-      the token was rotated (``rotate-token``)
+0     every check holds (``verify``), the configs or costs were printed (``render``,
+      ``cost``), or the token was rotated (``rotate-token``)
 1     at least one check failed (``verify``); the rotation was refused or a
       rollout failed (``rotate-token``, the message says what state it left)
 2     usage error, or the command could not run: no credentials or region, no
@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 if TYPE_CHECKING:
     import boto3
+
+    from stacks.settings import EnvironmentSettings
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
@@ -72,14 +74,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the rendered collector configurations of an environment",
         description="Render every collector configuration of an environment from cdk.json.",
     )
-    render.add_argument("--env", required=True, help="environment name (as in cdk.json)")
-    render.add_argument(
+    _add_environment_arguments(render)
+    _add_cost_parser(commands)
+    return parser
+
+
+def _add_environment_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--env`` and ``--app-dir``: an environment of a cdk.json, read without AWS."""
+    parser.add_argument("--env", required=True, help="environment name (as in cdk.json)")
+    parser.add_argument(
         "--app-dir",
         type=Path,
         default=None,
         help="directory holding cdk.json (default: this repository's root)",
     )
-    return parser
+
+
+#: What ``cost`` does, as its ``--help`` says it.
+COST_DESCRIPTION: Final = (
+    "Count, from each collector's rendered configuration, the CloudWatch metric series it "
+    "publishes (per task and in total at the autoscaling maximum), the metrics its alarms read "
+    "and its dashboards, and price them at the public list prices. Nothing is deployed and no "
+    "AWS call is made."
+)
+
+
+def _add_cost_parser(commands: Any) -> None:
+    help_ = "print what an environment's collectors cost in CloudWatch a month"
+    cost = commands.add_parser("cost", help=help_, description=COST_DESCRIPTION)
+    _add_environment_arguments(cost)
+    cost.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
 def _timeout_seconds(text: str) -> int:
@@ -165,6 +189,8 @@ def main(
         return _verify(args, factory, out, err)
     if args.command == "rotate-token":
         return _rotate(args, factory, out, err)
+    if args.command == "cost":
+        return _cost(args, out, err)
     return _render(args, out, err)
 
 
@@ -242,23 +268,39 @@ def _rotate(args: argparse.Namespace, factory: SessionFactory, out: TextIO, err:
     return EXIT_OK
 
 
-def _render(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _settings(args: argparse.Namespace, err: TextIO) -> EnvironmentSettings | None:
+    """The settings of ``--env`` from the cdk.json of ``--app-dir``; None after printing why not."""
     from otel_fargate import OtelFargateError
 
-    from tools.render import REPO_ROOT, load_environments, render_environment
+    from tools.render import REPO_ROOT, load_environments
 
     app_dir = args.app_dir if args.app_dir is not None else REPO_ROOT
     cdk_json = app_dir / "cdk.json"
     if not cdk_json.is_file():
         print(f"error: --app-dir: no cdk.json in {app_dir}", file=err)
-        return EXIT_USAGE
+        return None
     try:
         settings = load_environments(cdk_json)
-        if args.env not in settings:
-            known = ", ".join(sorted(settings)) or "none"
-            print(f"error: --env: unknown environment {args.env!r} (known: {known})", file=err)
-            return EXIT_USAGE
-        rendered = render_environment(settings[args.env])
+    except OtelFargateError as error:
+        print(f"error: {error}", file=err)
+        return None
+    if args.env not in settings:
+        known = ", ".join(sorted(settings)) or "none"
+        print(f"error: --env: unknown environment {args.env!r} (known: {known})", file=err)
+        return None
+    return settings[args.env]
+
+
+def _render(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from otel_fargate import OtelFargateError
+
+    from tools.render import render_environment
+
+    settings = _settings(args, err)
+    if settings is None:
+        return EXIT_USAGE
+    try:
+        rendered = render_environment(settings)
     except OtelFargateError as error:
         print(f"error: {error}", file=err)
         return EXIT_USAGE
@@ -267,6 +309,24 @@ def _render(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print("---", file=out)
         print(f"# {args.env}: {name}", file=out)
         print(config.yaml.rstrip("\n"), file=out)
+    return EXIT_OK
+
+
+def _cost(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from otel_fargate import OtelFargateError
+
+    from tools.cost import collector_costs, format_json, format_table
+    from tools.render import build_app
+
+    settings = _settings(args, err)
+    if settings is None:
+        return EXIT_USAGE
+    try:
+        costs = collector_costs(build_app(settings))
+    except OtelFargateError as error:
+        print(f"error: {error}", file=err)
+        return EXIT_USAGE
+    print((format_json if args.json else format_table)(costs, environment=args.env), file=out)
     return EXIT_OK
 
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from otel_fargate import EnvironmentConfigError, RenderedConfig
 
 from stacks import build_environment
 from stacks.settings import EnvironmentSettings, parse_environments
+
+if TYPE_CHECKING:
+    import aws_cdk as cdk
 
 #: This repository's root, where ``cdk.json`` lives.
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -30,13 +34,19 @@ def load_environments(cdk_json_path: str | Path) -> dict[str, EnvironmentSetting
     return parse_environments(document.get("context", {}).get("environments"))
 
 
-def render_environment(settings: EnvironmentSettings) -> dict[str, RenderedConfig]:
-    """Every collector configuration of one environment, by construct path (for example
-    ``otel-fargate-dev-gateway/Gateway``)."""
+def build_app(settings: EnvironmentSettings) -> cdk.App:
+    """An app holding the stacks of one environment, built in memory (not synthesized)."""
     import aws_cdk as cdk
 
     app = cdk.App(outdir=None)
     build_environment(app, settings)
+    return app
+
+
+def render_environment(settings: EnvironmentSettings) -> dict[str, RenderedConfig]:
+    """Every collector configuration of one environment, by construct path (for example
+    ``otel-fargate-dev-gateway/Gateway``)."""
+    app = build_app(settings)
     rendered: dict[str, RenderedConfig] = {}
     for node in app.node.find_all():
         config = getattr(node, "rendered_config", None)
