@@ -123,8 +123,16 @@ def test_dev_figures_match_the_rendered_configs_and_templates(dev: _Built) -> No
     # GIVEN dev built from cdk.json WHEN costed THEN each collector's series are what its YAML
     # declares (the demo task runs demo-app, demo-web and the collector; the agent's copy step
     # exits; the agent also owns the crash-line metric filter)
-    containers = {"otel-fargate-dev-gateway/Gateway": 1, "otel-fargate-dev-demo/Otel": 3}
-    filters = {"otel-fargate-dev-gateway/Gateway": 0, "otel-fargate-dev-demo/Otel": 1}
+    containers = {
+        "otel-fargate-dev-gateway/Gateway": 1,
+        "otel-fargate-dev-demo/Otel": 3,
+        "otel-fargate-dev-demo/Scraper": 1,
+    }
+    filters = {
+        "otel-fargate-dev-gateway/Gateway": 0,
+        "otel-fargate-dev-demo/Otel": 1,
+        "otel-fargate-dev-demo/Scraper": 0,
+    }
     assert set(dev.costs) == set(containers)
     for path, cost in dev.costs.items():
         expected = _expected_self_series(dev.configs[path], containers[path]) + filters[path]
@@ -161,20 +169,21 @@ def test_dev_and_prod_figures_are_pinned(dev: _Built, prod: _Built) -> None:
     assert _pinned(dev) == {
         "otel-fargate-dev-gateway/Gateway": ("gateway", 43, 29, 1, 18.80),
         "otel-fargate-dev-demo/Otel": ("agent", 47, 13, 1, 18.40),
+        "otel-fargate-dev-demo/Scraper": ("agent", 45, 22, 1, 18.70),
     }
     assert totals(list(dev.costs.values())) == {
-        "total_series": 90,
-        "alarm_metrics": 42,
-        "dashboards": 2,
-        "monthly_usd": 37.20,
+        "total_series": 135,
+        "alarm_metrics": 64,
+        "dashboards": 3,
+        "monthly_usd": 55.90,
     }
     assert _pinned(prod) == {
         "otel-fargate-prod-gateway/Gateway": ("gateway", 37, 25, 1, 16.60),
         "otel-fargate-prod-gateway/Gateway/Samplers": ("sampler", 27, 12, 1, 12.30),
     }
     assert totals(list(prod.costs.values()))["monthly_usd"] == 28.90
-    # AND the price is the list price of the counts: 90 x 0.30 + 42 x 0.10 + 2 x 3.00
-    assert prices.monthly_usd(metrics=90, alarm_metrics=42, dashboards=2) == 37.20
+    # AND the price is the list price of the counts: 135 x 0.30 + 64 x 0.10 + 3 x 3.00
+    assert prices.monthly_usd(metrics=135, alarm_metrics=64, dashboards=3) == 55.90
 
 
 def test_more_tasks_cost_the_same_and_show_in_the_table(dev: _Built) -> None:

@@ -203,7 +203,7 @@ def collector_costs(app: cdk.App) -> list[CollectorCost]:
 
 _HEADER = (
     "collector",
-    "role",
+    "preset",
     "tasks",
     "series/task",
     "shared",
