@@ -93,3 +93,13 @@ def sink() -> Iterator[OtlpSink]:
         yield receiver
     finally:
         receiver.close()
+
+
+@pytest.fixture()
+def keeping_sink() -> Iterator[OtlpSink]:
+    """A ``sink`` that also keeps every metric point it receives."""
+    receiver = OtlpSink(keep_points=True)
+    try:
+        yield receiver
+    finally:
+        receiver.close()

@@ -60,15 +60,6 @@ def metadata() -> Iterator[served.TaskMetadataServer]:
         server.close()
 
 
-@pytest.fixture()
-def keeping_sink() -> Iterator[OtlpSink]:
-    receiver = OtlpSink(keep_points=True)
-    try:
-        yield receiver
-    finally:
-        receiver.close()
-
-
 def _without_resource_detection(config: dict[str, Any]) -> dict[str, Any]:
     """``config`` less ``resource_detection``, which the 0.165 test build does not have."""
     config = {**config, "processors": dict(config["processors"])}

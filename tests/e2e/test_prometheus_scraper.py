@@ -223,15 +223,6 @@ def endpoints() -> Iterator[dict[str, MetricsEndpoint]]:
             endpoint.close()
 
 
-@pytest.fixture()
-def keeping_sink() -> Iterator[OtlpSink]:
-    receiver = OtlpSink(keep_points=True)
-    try:
-        yield receiver
-    finally:
-        receiver.close()
-
-
 def scraper_config(sink: OtlpSink, ports: Ports, result_file: Path) -> tuple[Any, dict[str, Any]]:
     """The scraper's rendered configuration, as the 0.165 test build runs it."""
     rendered = render(CollectorConfigOptions(

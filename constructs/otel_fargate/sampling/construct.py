@@ -41,7 +41,7 @@ from otel_fargate.task._nag import acknowledge
 from otel_fargate.task._wiring import monitoring_for, render_collector
 from otel_fargate.task.container import CollectorContainerSpec, CollectorParts, add_collector
 from otel_fargate.task.drain import SAMPLER_DRAIN_METRIC, RoleDrain
-from otel_fargate.task.fargate import check_fargate_size
+from otel_fargate.task.fargate import check_fargate_size, linux_task_definition
 from otel_fargate.task.options import CollectorOptions
 from otel_fargate.task.scaling import SERVICE_DEFAULTS, autoscale, check_scaling
 
@@ -284,15 +284,8 @@ class CollectorSamplers(Construct):
                 layer="config",
                 min_version=self.tls.min_version,
             )
-        self.task_definition = ecs.FargateTaskDefinition(
-            self,
-            "TaskDefinition",
-            cpu=tier.cpu,
-            memory_limit_mib=tier.memory_mib,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=cpu_architecture,
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-            ),
+        self.task_definition = linux_task_definition(
+            self, cpu=tier.cpu, memory_mib=tier.memory_mib, cpu_architecture=cpu_architecture
         )
         spec = CollectorContainerSpec(
             rendered=self.rendered_config,

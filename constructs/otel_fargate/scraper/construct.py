@@ -39,7 +39,7 @@ from otel_fargate.task._wiring import (
     render_collector,
 )
 from otel_fargate.task.container import CollectorContainerSpec, add_collector
-from otel_fargate.task.fargate import check_fargate_size
+from otel_fargate.task.fargate import check_fargate_size, linux_task_definition
 from otel_fargate.task.options import CollectorOptions, CollectorOptionsArgs
 from otel_fargate.task.scaling import SERVICE_DEFAULTS
 from otel_fargate.task.synth import add_check, task_fits
@@ -145,15 +145,8 @@ class PrometheusScraper(Construct):
             cpu=cpu,
             **gateway_forwarding(gateway),
         )
-        self.task_definition = ecs.FargateTaskDefinition(
-            self,
-            "TaskDefinition",
-            cpu=cpu,
-            memory_limit_mib=memory_mib,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=cpu_architecture,
-                operating_system_family=ecs.OperatingSystemFamily.LINUX,
-            ),
+        self.task_definition = linux_task_definition(
+            self, cpu=cpu, memory_mib=memory_mib, cpu_architecture=cpu_architecture
         )
         self._add_collector(opts, cpu, collector_memory)
         self.service = self._service(cluster, subnets)

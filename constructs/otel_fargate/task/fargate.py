@@ -15,6 +15,7 @@ from otel_fargate.names import LOG_RETENTION_DAYS
 
 if TYPE_CHECKING:
     from aws_cdk import aws_logs as logs
+    from constructs import Construct
 
 #: Task memory (MiB) that Fargate accepts for each task CPU value.
 FARGATE_CPU_MEMORY: dict[int, tuple[int, ...]] = {
@@ -123,3 +124,25 @@ def as_int(value: object) -> int | None:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return None
+
+
+def linux_task_definition(
+    scope: Construct,
+    *,
+    cpu: int,
+    memory_mib: int,
+    cpu_architecture: ecs.CpuArchitecture,
+) -> ecs.FargateTaskDefinition:
+    """The Linux Fargate task definition (``TaskDefinition`` under ``scope``) of a role that
+    owns its task: the gateway, the samplers and the scraper.
+    """
+    return ecs.FargateTaskDefinition(
+        scope,
+        "TaskDefinition",
+        cpu=cpu,
+        memory_limit_mib=memory_mib,
+        runtime_platform=ecs.RuntimePlatform(
+            cpu_architecture=cpu_architecture,
+            operating_system_family=ecs.OperatingSystemFamily.LINUX,
+        ),
+    )
