@@ -112,10 +112,15 @@ def test_the_dev_demo_web_service_runs_as_synthesized_and_sends_whole_traces(
 ) -> None:
     # GIVEN the dev demo's web container as synthesized: its command, its variables (gRPC to
     # the sidecar) and the Node.js agent where its init container copies it
-    (task,) = synthesized.templates["otel-fargate-dev-demo"].find_resources(
+    tasks = synthesized.templates["otel-fargate-dev-demo"].find_resources(
         "AWS::ECS::TaskDefinition"
     ).values()
-    (web,) = [c for c in task["Properties"]["ContainerDefinitions"] if c["Name"] == "demo-web"]
+    (web,) = [
+        c
+        for task in tasks
+        for c in task["Properties"]["ContainerDefinitions"]
+        if c["Name"] == "demo-web"
+    ]
     variables = container_environment(web)
     assert variables["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4317"
     ports = Ports.allocate()
