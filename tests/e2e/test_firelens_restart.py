@@ -32,6 +32,7 @@ from tests.e2e.harness import (
     OtlpSink,
     Ports,
     ProcessRunner,
+    SinkState,
     free_port,
     loopback_overrides,
     start_collector,
@@ -56,9 +57,8 @@ class Sender:
     bufmax: int
     sent: int = 0
     dropped: int = 0
-    failed_emits: int = 0
-    #: Lines sent when the first emit failed: the sender saw the outage from there on.
-    first_failure: int | None = None
+    #: The lines whose emit failed (kept pending by the client and written again later).
+    failures: list[int] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -79,11 +79,17 @@ class Sender:
     def _run(self) -> None:
         while not self.stop.is_set():
             if not self.client.emit(None, {"log": f"line {self.sent}", **METADATA}):
-                self.failed_emits += 1
-                if self.first_failure is None:
-                    self.first_failure = self.sent
+                self.failures.append(self.sent)
             self.sent += 1
             self.stop.wait(INTERVAL)
+
+    @property
+    def failed_emits(self) -> int:
+        return len(self.failures)
+
+    def first_failure_from(self, line: int) -> int | None:
+        """The first line from ``line`` on whose emit failed: the sender saw the outage there."""
+        return next((index for index in self.failures if index >= line), None)
 
     def finish(self) -> None:
         """Stop sending; the last emits ran with the collector up, so nothing is pending."""
@@ -98,6 +104,18 @@ def _count(pending: bytes) -> int:
     unpacker = msgpack.Unpacker(raw=False)
     unpacker.feed(pending)
     return sum(1 for _ in unpacker)
+
+
+def _first_undelivered(sink: OtlpSink, upto: int) -> int:
+    """The first of lines ``0..upto`` not at the sink yet (``upto`` when all are)."""
+    found: list[int] = []
+
+    def probe(state: SinkState) -> bool:
+        found.append(next((i for i in range(upto) if f"line {i}" not in state.log_bodies), upto))
+        return True
+
+    sink.wait_for(probe, timeout=5, what="a look at the sink")
+    return found[0]
 
 
 def _config(sink: OtlpSink, ports: Ports, forward_port: int) -> RenderedConfig:
@@ -121,12 +139,15 @@ def _restart_while_sending(
     processes: ProcessRunner, binary: Path, sink: OtlpSink, *, bufmax: int
 ) -> tuple[Sender, float, range]:
     """Send, stop the collector, keep sending DURING lines, start it again; return the
-    sender, the outage (SIGTERM to healthy again) in seconds, and the lines written between
-    the SIGTERM and the first failed emit.
+    sender, the outage (SIGTERM to healthy again) in seconds, and the lines unacknowledged at
+    the stop: from the first line not yet at the sink when the SIGTERM was sent up to the first
+    emit that failed after it.
 
-    Those lines went into a connection the collector was closing: the forward protocol only
-    knows they arrived with acknowledgements, which the log router's output asks for
-    (``Require_ack_response``) and this client cannot, so it counts them as sent.
+    Those lines were written into the connection before the collector closed it, but were not
+    yet through it: still in the socket's buffer or its pipeline (on a busy machine, lines
+    written well before the SIGTERM can be). The forward protocol only knows they arrived with
+    acknowledgements, which the log router's output asks for (``Require_ack_response``) and
+    this client cannot, so it counts them as sent.
     """
     ports, forward_port = Ports.allocate(), free_port()
     rendered = _config(sink, ports, forward_port)
@@ -135,6 +156,7 @@ def _restart_while_sending(
     client.thread.start()
     sink.wait_for(lambda state: state.log_records >= BEFORE, timeout=60, what="lines before")
     down, before_stop = time.monotonic(), client.sent
+    undelivered = _first_undelivered(sink, before_stop)
     processes.stop(collector.process, timeout=60)
     at_stop = client.sent
     wait_until(lambda: client.sent >= at_stop + DURING, timeout=120, what="lines in the outage")
@@ -143,8 +165,9 @@ def _restart_while_sending(
     at_start = client.sent
     wait_until(lambda: client.sent >= at_start + AFTER, timeout=120, what="lines after")
     client.finish()
-    assert client.first_failure is not None, "the outage was not seen by the sender"
-    return client, outage, range(before_stop, client.first_failure)
+    first_failure = client.first_failure_from(before_stop)
+    assert first_failure is not None, "the outage was not seen by the sender"
+    return client, outage, range(undelivered, first_failure)
 
 
 def _delivered(sink: OtlpSink, expected: int) -> set[str]:
