@@ -30,6 +30,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import IConstruct
+from otel_fargate.task.fargate import task_containers
 
 from tools.cost import prices
 from tools.cost.series import published_series
@@ -122,9 +123,7 @@ def _containers(collector: Any) -> int:
     task_definition = getattr(collector, "task_definition", None)
     if task_definition is None:
         return 1
-    containers = [
-        c for c in task_definition.node.children if isinstance(c, ecs.ContainerDefinition)
-    ]
+    containers = task_containers(task_definition)
     exiting = {
         dependency.container.container_name
         for container in containers

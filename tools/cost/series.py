@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from otel_fargate import telemetry
+from otel_fargate.config.core.values import component_type
 from otel_fargate.config.model.container_metrics import ALL_CONTAINER_METRICS
 from otel_fargate.config.receivers.container_metrics import CONTAINER_METRICS_RECEIVER_ID
 from otel_fargate.names import SELF_RECEIVER_ID
@@ -108,10 +109,6 @@ class PublishedSeries:
         return sum(g.count for g in self.groups if not g.per_task)
 
 
-def _type(component_id: str) -> str:
-    return component_id.split("/", 1)[0]
-
-
 def _pipelines(config: Config) -> Mapping[str, Mapping[str, Any]]:
     service = config.get("service")
     pipelines = service.get("pipelines") if isinstance(service, Mapping) else None
@@ -122,7 +119,7 @@ def _wired(config: Config, kind: str, signal: str | None) -> set[str]:
     """Components of ``kind`` in the pipelines of ``signal`` (every pipeline when None)."""
     found: set[str] = set()
     for name, pipeline in _pipelines(config).items():
-        if signal is None or _type(str(name)) == signal:
+        if signal is None or component_type(str(name)) == signal:
             found.update(str(c) for c in pipeline.get(kind, ()))
     return found
 
@@ -132,7 +129,7 @@ def _kept_by_filters(config: Config, processors: Sequence[str], names: Sequence[
     kept = list(names)
     for processor in processors:
         settings = config.get("processors", {}).get(processor)
-        if _type(processor) != "filter" or not isinstance(settings, Mapping):
+        if component_type(processor) != "filter" or not isinstance(settings, Mapping):
             continue
         include = settings.get("metrics", {}).get("include", {})
         if include.get("match_type") == "strict":
@@ -158,9 +155,9 @@ def _arriving(config: Config, exporter: str) -> tuple[set[str], set[str]]:
 
 
 def _emitted(config: Config, metric: str) -> bool:
-    for prefix, (kind, component_type) in _NEEDS_COMPONENT.items():
+    for prefix, (kind, needed) in _NEEDS_COMPONENT.items():
         if metric.startswith(prefix):
-            return any(_type(c) == component_type for c in config.get(kind, {}))
+            return any(component_type(c) == needed for c in config.get(kind, {}))
     return True
 
 
@@ -230,7 +227,7 @@ def published_series(config: Config, *, containers_per_task: int) -> PublishedSe
     notes: list[str] = []
     for exporter in sorted(_wired(config, "exporters", None)):
         settings = config.get("exporters", {}).get(exporter)
-        if _type(exporter) != "awsemf" or not isinstance(settings, Mapping):
+        if component_type(exporter) != "awsemf" or not isinstance(settings, Mapping):
             continue
         if not settings.get("metric_declarations"):
             notes.append(
