@@ -18,7 +18,7 @@ from otel_fargate import CloudWatchEmfExporter, CollectorSidecar, RenderedConfig
 from otel_fargate.config.receivers.container_metrics import ContainerMetrics
 
 from stacks.settings import EnvironmentSettings, parse_environments
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, Synthesized
 from tools.cli import EXIT_OK, EXIT_USAGE, main
 from tools.cost import (
     CollectorCost,
@@ -45,26 +45,44 @@ def _context() -> dict[str, Any]:
     return dict(document["context"]["environments"])
 
 
-def _build(settings: EnvironmentSettings) -> _Built:
-    app = build_app(settings)
-    costs = {c.collector: c for c in collector_costs(app)}
+def _of_stacks(app: cdk.App, stack_names: set[str]) -> _Built:
+    """The figures, configurations and templates of the collectors in ``stack_names``."""
+
+    def ours(path: str) -> bool:
+        return path.split("/", 1)[0] in stack_names
+
+    costs = {c.collector: c for c in collector_costs(app) if ours(c.collector)}
     configs = {
         n.node.path: n.rendered_config.config  # type: ignore[attr-defined]
         for n in app.node.find_all()
-        if isinstance(getattr(n, "rendered_config", None), RenderedConfig)
+        if isinstance(getattr(n, "rendered_config", None), RenderedConfig) and ours(n.node.path)
     }
-    templates = [s.template for s in app.synth().stacks]
+    templates = [s.template for s in app.synth().stacks if s.stack_name in stack_names]
     return _Built(costs, configs, templates)
 
 
-@pytest.fixture(scope="module")
-def dev() -> _Built:
-    return _build(parse_environments(_context())["dev"])
+def _build(settings: EnvironmentSettings) -> _Built:
+    """An environment built on its own, as the ``cost`` verb builds it."""
+    app = build_app(settings)
+    return _of_stacks(app, {c.node.id for c in app.node.children if isinstance(c, cdk.Stack)})
+
+
+def _environment(synthesized: Synthesized, name: str) -> _Built:
+    """One environment of cdk.json, from the session's synthesized app."""
+    settings = parse_environments(_context())[name]
+    parts = ("network", "gateway", "demo")
+    stacks = {settings.stack_name(part) for part in parts} & set(synthesized.stacks)
+    return _of_stacks(synthesized.app, stacks)
 
 
 @pytest.fixture(scope="module")
-def prod() -> _Built:
-    return _build(parse_environments(_context())["prod"])
+def dev(synthesized: Synthesized) -> _Built:
+    return _environment(synthesized, "dev")
+
+
+@pytest.fixture(scope="module")
+def prod(synthesized: Synthesized) -> _Built:
+    return _environment(synthesized, "prod")
 
 
 def _wired(config: Mapping[str, Any], kind: str, signal: str | None = None) -> set[str]:
