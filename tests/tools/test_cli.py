@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from otel_fargate.errors import EnvironmentConfigError
+from otel_fargate.errors import EnvironmentConfigError, OtelFargateError
 
 from tests.conftest import REPO_ROOT
 from tools import render as environments
@@ -146,3 +146,22 @@ def test_module_runs_as_a_program() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: python -m tools.cli")
+
+
+def test_cost_without_cdk_json_is_a_usage_error(tmp_path: Path) -> None:
+    code, out, err = _main("cost", "--env", "dev", "--app-dir", str(tmp_path))
+    assert (code, out) == (EXIT_USAGE, "")
+    assert err == f"error: --app-dir: no cdk.json in {tmp_path}\n"
+
+
+def test_cost_reports_a_refused_setting_in_one_line(
+    app_dir: Path, stub_environments: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN settings the library refuses while the environment's stacks are built
+    def refused(settings: object) -> None:
+        raise OtelFargateError("gateway.cpu: must be one of 256, 512, got 300")
+
+    monkeypatch.setattr(environments, "build_app", refused)
+    code, out, err = _main("cost", "--env", "dev", "--app-dir", str(app_dir))
+    assert (code, out) == (EXIT_USAGE, "")
+    assert err == "error: gateway.cpu: must be one of 256, 512, got 300\n"
