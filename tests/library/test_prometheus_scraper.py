@@ -238,3 +238,24 @@ def test_ecs_is_the_cluster_type_the_scraper_needs() -> None:
     stack = new_stack("NotCluster")
     with pytest.raises(OtelFargateError, match=r"cluster: must be an ecs.ICluster"):
         PrometheusScraper(stack, "Scraper", cluster="shop", exporters=[BACKEND])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "job"),
+    [
+        ("/", None),
+        ("/metrics", "shop"),
+        ("/actuator/prometheus", "shop-web"),
+        ("/q/metrics", "shop.web:v2"),
+        ("/metrics%2Fv1", "Shop_Web-2"),
+        ("/stats;format=prometheus", "9shop"),
+        ("/~user/metrics", "a"),
+    ],
+)
+def test_targets_written_the_ways_apps_serve_them_are_marked(path: str, job: str | None) -> None:
+    # counter-examples to the refusals above: paths and jobs as real exporters name them
+    stack = new_stack("GoodTarget")
+    _, app = app_task(stack)
+    labels = scrape_target(app, port=9464, path=path, job=job)
+    assert labels["ECS_PROMETHEUS_METRICS_PATH"] == path
+    assert labels.get("ECS_PROMETHEUS_JOB_NAME") == job
